@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The test command: installs what the tests need on a fresh Debian machine, runs every test project of
+# PortDashboard.sln, and ends with one line "N passed, N failed" summed over all of them.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+# The browser tests drive Debian's chromium (a test tool cannot download its own browser here).
+if [ -d tests/PortDashboard.EndToEnd.Tests ] && [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "Installing chromium for the browser tests..."
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+      || echo "warning: could not install chromium; the browser tests will fail" >&2
+  else
+    echo "warning: /usr/bin/chromium is missing; run as root or 'sudo apt-get install -y chromium'" >&2
+  fi
+fi
+
+results=TestResults
+rm -rf "$results"
+dotnet test PortDashboard.sln --configuration Release \
+  --results-directory "$results" --logger "trx" --logger "console;verbosity=normal" "$@"
+status=$?
+
+passed=0; failed=0
+for trx in "$results"/*.trx; do
+  [ -f "$trx" ] || continue
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
+  p=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  f=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+done
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  failed=1 # the build or a test host failed before reporting: never report a red run as green
+  echo "dotnet test exited with $status" >&2
+fi
+echo "$passed passed, $failed failed"
+[ "$status" -eq 0 ] && [ "$failed" -eq 0 ]

@@ -1,0 +1,19 @@
+namespace PortDashboard.Core.Sockets;
+
+/// <summary>
+/// A process that holds a socket. Identified by (<see cref="Pid"/>, <see cref="StartTime"/>) so a reused PID
+/// is never mistaken for the process that held the socket before. One instance is shared by every socket the
+/// process holds within a snapshot.
+/// </summary>
+/// <param name="Pid">Process id.</param>
+/// <param name="StartTime">Start time in clock ticks since boot (field 22 of <c>/proc/&lt;pid&gt;/stat</c>).</param>
+/// <param name="Name">The command name (<c>/proc/&lt;pid&gt;/comm</c>).</param>
+/// <param name="Uid">The real uid (<c>/proc/&lt;pid&gt;/status</c>).</param>
+/// <param name="UserName">The user name for <paramref name="Uid"/>, or the number when it has none.</param>
+public sealed record ProcessInfo(int Pid, ulong StartTime, string Name, int Uid, string UserName)
+{
+    /// <summary>The full command line; filled only when configured, since it can hold secrets.</summary>
+    public string? CommandLine { get; init; }
+
+    public override string ToString() => $"{Name}[{Pid}]";
+}

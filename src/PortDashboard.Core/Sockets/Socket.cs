@@ -1,0 +1,86 @@
+using System.Collections.Immutable;
+
+namespace PortDashboard.Core.Sockets;
+
+/// <summary>One row of the socket table. Immutable once it is part of a <see cref="Snapshot"/>.</summary>
+public sealed class Socket
+{
+    public Socket(
+        TransportProtocol protocol,
+        IpVersion family,
+        Endpoint local,
+        Endpoint remote,
+        SocketState state,
+        long inode,
+        int uid,
+        long transmitQueue = 0,
+        long receiveQueue = 0,
+        ImmutableArray<ProcessInfo> owners = default)
+    {
+        Protocol = protocol;
+        Family = family;
+        Local = local;
+        Remote = remote;
+        State = state;
+        Inode = inode;
+        Uid = uid;
+        TransmitQueue = transmitQueue;
+        ReceiveQueue = receiveQueue;
+        Owners = owners.IsDefault ? [] : owners;
+    }
+
+    public TransportProtocol Protocol { get; }
+
+    public IpVersion Family { get; }
+
+    public Endpoint Local { get; }
+
+    public Endpoint Remote { get; }
+
+    public SocketState State { get; }
+
+    /// <summary>The kernel's socket inode; 0 for TIME_WAIT and other sockets no file refers to.</summary>
+    public long Inode { get; }
+
+    /// <summary>The uid that created the socket, as the kernel reports it.</summary>
+    public int Uid { get; }
+
+    public long TransmitQueue { get; }
+
+    public long ReceiveQueue { get; }
+
+    /// <summary>The processes holding this socket (several after fork or with SO_REUSEPORT; none in TIME_WAIT).</summary>
+    public ImmutableArray<ProcessInfo> Owners { get; private set; }
+
+    public SocketKey Key => new(Protocol, Local, Remote, Inode);
+
+    /// <summary>A copy holding other owners; everything else is shared.</summary>
+    public Socket WithOwners(ImmutableArray<ProcessInfo> owners) =>
+        new(Protocol, Family, Local, Remote, State, Inode, Uid, TransmitQueue, ReceiveQueue, owners);
+
+    /// <summary>Sets owners on a socket that is not yet published in a snapshot (avoids a copy per socket).</summary>
+    internal void AttachOwners(ImmutableArray<ProcessInfo> owners) => Owners = owners.IsDefault ? [] : owners;
+
+    /// <summary>Whether state or owners differ (the socket's key being equal).</summary>
+    public bool DiffersFrom(Socket other)
+    {
+        if (State != other.State || Owners.Length != other.Owners.Length)
+        {
+            return true;
+        }
+
+        for (var i = 0; i < Owners.Length; i++)
+        {
+            var (a, b) = (Owners[i], other.Owners[i]);
+            if (!ReferenceEquals(a, b) && (a.Pid != b.Pid || a.StartTime != b.StartTime))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    public override string ToString() =>
+        $"{Protocol.ToDisplayName()} {Local} -> {Remote} {State.ToDisplayName()} inode={Inode} owners=[{string.Join(",", Owners)}]";
+}
