@@ -1,0 +1,87 @@
+using System.Buffers.Binary;
+using PortDashboard.Core.Sockets;
+
+namespace PortDashboard.Core.Reading.Netlink;
+
+/// <summary>
+/// Encodes sock_diag dump requests and decodes inet_diag_msg replies (linux/netlink.h, linux/inet_diag.h).
+/// Netlink headers are in host byte order (little-endian on every platform .NET runs Linux on); ports and
+/// addresses in the socket id are in network byte order.
+/// </summary>
+internal static class SockDiagMessages
+{
+    public const int NetlinkHeaderLength = 16;
+    public const int RequestLength = NetlinkHeaderLength + 56; // nlmsghdr + inet_diag_req_v2
+    public const int InetDiagMessageLength = 72;
+
+    public const ushort NlmsgError = 2;
+    public const ushort NlmsgDone = 3;
+    public const ushort SockDiagByFamily = 20;
+    public const ushort NlmFRequest = 0x01;
+    public const ushort NlmFDump = 0x300;
+
+    public const byte AfInet = 2;
+    public const byte AfInet6 = 10;
+    public const byte IpProtoTcp = 6;
+    public const byte IpProtoUdp = 17;
+
+    /// <summary>Writes a SOCK_DIAG_BY_FAMILY dump request for every state of one family and protocol.</summary>
+    public static void WriteDumpRequest(Span<byte> buffer, byte family, byte protocol, uint sequence)
+    {
+        buffer[..RequestLength].Clear();
+        BinaryPrimitives.WriteUInt32LittleEndian(buffer, RequestLength);
+        BinaryPrimitives.WriteUInt16LittleEndian(buffer[4..], SockDiagByFamily);
+        BinaryPrimitives.WriteUInt16LittleEndian(buffer[6..], NlmFRequest | NlmFDump);
+        BinaryPrimitives.WriteUInt32LittleEndian(buffer[8..], sequence);
+        var request = buffer[NetlinkHeaderLength..];
+        request[0] = family;
+        request[1] = protocol;
+        request[2] = 0; // no extensions: the base message has all we show
+        BinaryPrimitives.WriteUInt32LittleEndian(request[4..], uint.MaxValue); // every state
+        // The socket id stays zero (no filter); its cookie must say "no cookie".
+        BinaryPrimitives.WriteUInt32LittleEndian(request[48..], uint.MaxValue);
+        BinaryPrimitives.WriteUInt32LittleEndian(request[52..], uint.MaxValue);
+    }
+
+    /// <summary>Decodes one inet_diag_msg into a Socket, matching what /proc/net reports for the same socket.</summary>
+    public static Socket? DecodeSocket(ReadOnlySpan<byte> message, TransportProtocol protocol)
+    {
+        if (message.Length < InetDiagMessageLength)
+        {
+            return null;
+        }
+
+        var family = message[0] == AfInet6 ? IpVersion.IPv6 : IpVersion.IPv4;
+        var kernelState = message[1];
+        var id = message[4..];
+        var sourcePort = BinaryPrimitives.ReadUInt16BigEndian(id);
+        var destinationPort = BinaryPrimitives.ReadUInt16BigEndian(id[2..]);
+        var source = ReadAddress(id.Slice(4, 16), family);
+        var destination = ReadAddress(id.Slice(20, 16), family);
+        var receiveQueue = BinaryPrimitives.ReadUInt32LittleEndian(message[56..]);
+        var transmitQueue = BinaryPrimitives.ReadUInt32LittleEndian(message[60..]);
+        var uid = BinaryPrimitives.ReadUInt32LittleEndian(message[64..]);
+        var inode = BinaryPrimitives.ReadUInt32LittleEndian(message[68..]);
+
+        var state = SocketStates.FromKernel(protocol, kernelState);
+        if (state == SocketState.Listen)
+        {
+            // inet_diag reports a listener's backlog limit as its write queue; /proc/net shows 0 there.
+            transmitQueue = 0;
+        }
+
+        return new Socket(
+            protocol,
+            family,
+            new Endpoint(source, sourcePort),
+            new Endpoint(destination, destinationPort),
+            state,
+            inode,
+            (int)uid,
+            transmitQueue,
+            receiveQueue);
+    }
+
+    private static NetAddress ReadAddress(ReadOnlySpan<byte> bytes, IpVersion family) =>
+        family == IpVersion.IPv4 ? NetAddress.FromBytes(bytes[..4]) : NetAddress.FromBytes(bytes);
+}

@@ -1,0 +1,175 @@
+using System.Net;
+using System.Net.Sockets;
+using PortDashboard.Core.Reading;
+using PortDashboard.Core.Reading.Netlink;
+using PortDashboard.Core.Sockets;
+using Socket = PortDashboard.Core.Sockets.Socket;
+
+namespace PortDashboard.Core.Tests.Reading.Netlink;
+
+public sealed class NetlinkReaderTests : IDisposable
+{
+    private readonly List<IDisposable> _open = [];
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public void Dispose()
+    {
+        foreach (var item in _open)
+        {
+            item.Dispose();
+        }
+    }
+
+    [Fact]
+    public void The_kernel_answers_sock_diag_dumps_here()
+    {
+        using var reader = NetlinkReader.TryCreate(out var whyNot);
+
+        Assert.True(reader is not null, $"netlink sock_diag refused: {whyNot}");
+        Assert.Equal("netlink", reader.Name);
+    }
+
+    [Fact]
+    public async Task Netlink_and_proc_net_give_identical_sockets_for_the_same_table()
+    {
+        var ports = await OpenVarietyOfSocketsAsync();
+        using var netlink = NetlinkReader.TryCreate(out var whyNot) ?? throw new InvalidOperationException(whyNot);
+        var proc = new ProcNetReader("/proc");
+
+        // Sockets can come and go between two reads (other tests run meanwhile): compare only those
+        // that /proc shows identically before and after the netlink read.
+        var before = Index(proc.Read(Ct).Sockets);
+        var fromNetlink = Index(netlink.Read(Ct).Sockets);
+        var after = Index(proc.Read(Ct).Sockets);
+
+        var stable = before.Values.Where(s => after.TryGetValue(s.Key, out var again) && Same(s, again)).ToList();
+        Assert.NotEmpty(stable);
+        foreach (var socket in stable)
+        {
+            Assert.True(fromNetlink.TryGetValue(socket.Key, out var other), $"netlink lacks {socket}");
+            Assert.True(Same(socket, other), $"/proc: {Describe(socket)}\nnetlink: {Describe(other!)}");
+        }
+
+        var stableFromNetlink = fromNetlink.Values.Where(s => before.ContainsKey(s.Key) && after.ContainsKey(s.Key));
+        Assert.Equal(stable.Count, stableFromNetlink.Count(s => Same(s, before[s.Key]) && Same(s, after[s.Key])));
+
+        // The sockets this test made are among them, in every shape it made.
+        var ours = stable.Where(s => ports.Contains(s.Local.Port) || ports.Contains(s.Remote.Port)).ToList();
+        Assert.Contains(ours, s => s.State == SocketState.Listen && s.Family == IpVersion.IPv4);
+        Assert.Contains(ours, s => s.State == SocketState.Listen && s.Family == IpVersion.IPv6);
+        Assert.Contains(ours, s => s.Local.Address.IsIPv4Mapped && s.State == SocketState.Established);
+        Assert.Contains(ours, s => s.State == SocketState.TimeWait && s.Inode == 0);
+        Assert.Contains(ours, s => s.Protocol == TransportProtocol.Udp && s.State == SocketState.Unconnected);
+        Assert.Contains(ours, s => s.Protocol == TransportProtocol.Udp && s.State == SocketState.Established && s.Family == IpVersion.IPv6);
+    }
+
+    [Fact]
+    public void A_reply_shorter_than_an_inet_diag_msg_is_not_a_socket()
+    {
+        Assert.Null(SockDiagMessages.DecodeSocket(new byte[SockDiagMessages.InetDiagMessageLength - 1], TransportProtocol.Tcp));
+    }
+
+    [Fact]
+    public void A_message_is_decoded_with_network_order_ports_and_addresses()
+    {
+        var message = new byte[SockDiagMessages.InetDiagMessageLength];
+        message[0] = SockDiagMessages.AfInet;
+        message[1] = 10; // LISTEN
+        message[4] = 0x1F; // sport 8080 big-endian
+        message[5] = 0x90;
+        message[8] = 127; // src 127.0.0.1
+        message[11] = 1;
+        BitConverter.TryWriteBytes(message.AsSpan(56), 3u); // rqueue: accept backlog
+        BitConverter.TryWriteBytes(message.AsSpan(60), 4096u); // wqueue: backlog limit, hidden as /proc does
+        BitConverter.TryWriteBytes(message.AsSpan(64), 1000u);
+        BitConverter.TryWriteBytes(message.AsSpan(68), 424242u);
+
+        var socket = SockDiagMessages.DecodeSocket(message, TransportProtocol.Tcp)!;
+
+        Assert.Equal("127.0.0.1:8080", socket.Local.ToString());
+        Assert.True(socket.Remote.IsUnspecified);
+        Assert.Equal(SocketState.Listen, socket.State);
+        Assert.Equal(3, socket.ReceiveQueue);
+        Assert.Equal(0, socket.TransmitQueue);
+        Assert.Equal(1000, socket.Uid);
+        Assert.Equal(424242, socket.Inode);
+    }
+
+    private static Dictionary<SocketKey, Socket> Index(IEnumerable<Socket> sockets)
+    {
+        var index = new Dictionary<SocketKey, Socket>();
+        foreach (var socket in sockets)
+        {
+            index.TryAdd(socket.Key, socket);
+        }
+
+        return index;
+    }
+
+    private static bool Same(Socket a, Socket b) =>
+        a.Key == b.Key && a.Family == b.Family && a.State == b.State && a.Uid == b.Uid
+        && a.ReceiveQueue == b.ReceiveQueue && a.TransmitQueue == b.TransmitQueue;
+
+    private static string Describe(Socket s) => $"{s} family={s.Family} uid={s.Uid} rq={s.ReceiveQueue} tq={s.TransmitQueue}";
+
+    private async Task<HashSet<int>> OpenVarietyOfSocketsAsync()
+    {
+        var ports = new HashSet<int>();
+
+        var v4 = Track(new TcpListener(IPAddress.Loopback, 0));
+        v4.Start();
+        ports.Add(((IPEndPoint)v4.LocalEndpoint).Port);
+
+        var dual = new System.Net.Sockets.Socket(AddressFamily.InterNetworkV6, SocketType.Stream, ProtocolType.Tcp) { DualMode = true };
+        Track(dual);
+        dual.Bind(new IPEndPoint(IPAddress.IPv6Any, 0));
+        dual.Listen();
+        var dualPort = ((IPEndPoint)dual.LocalEndPoint!).Port;
+        ports.Add(dualPort);
+
+        // An IPv4 client of the dual-stack listener: the accepted side shows ::ffff:127.0.0.1 in tcp6.
+        var client = Track(new TcpClient(AddressFamily.InterNetwork));
+        await client.ConnectAsync(IPAddress.Loopback, dualPort, Ct);
+        Track(await dual.AcceptAsync(Ct));
+
+        // A connection whose client closes first leaves the client's end in TIME_WAIT.
+        var closer = new TcpClient(AddressFamily.InterNetwork);
+        await closer.ConnectAsync(IPAddress.Loopback, ((IPEndPoint)v4.LocalEndpoint).Port, Ct);
+        var accepted = await v4.AcceptSocketAsync(Ct);
+        closer.Client.Close();
+        var sink = new byte[1];
+        while (await accepted.ReceiveAsync(sink, Ct) > 0)
+        {
+        }
+
+        accepted.Close();
+
+        var udp = Track(new UdpClient(new IPEndPoint(IPAddress.Loopback, 0)));
+        ports.Add(((IPEndPoint)udp.Client.LocalEndPoint!).Port);
+        var udp6 = Track(new UdpClient(new IPEndPoint(IPAddress.IPv6Loopback, 0)));
+        udp6.Connect(new IPEndPoint(IPAddress.IPv6Loopback, 9));
+        ports.Add(((IPEndPoint)udp6.Client.LocalEndPoint!).Port);
+        return ports;
+    }
+
+    private T Track<T>(T item)
+        where T : class
+    {
+        if (item is IDisposable disposable)
+        {
+            _open.Add(disposable);
+        }
+        else if (item is TcpListener listener)
+        {
+            _open.Add(new Stopper(listener));
+        }
+
+        return item;
+    }
+
+    private sealed class Stopper(TcpListener listener) : IDisposable
+    {
+        public void Dispose() => listener.Stop();
+    }
+}
