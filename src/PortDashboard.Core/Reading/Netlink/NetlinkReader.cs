@@ -152,7 +152,7 @@ public sealed class NetlinkReader : ISocketTableReader, IDisposable
 
     private static int Align(int length) => (length + 3) & ~3;
 
-    private static NetSocket Open()
+    internal static NetSocket Open()
     {
         var fd = NetlinkNative.Socket(NetlinkNative.AfNetlink, NetlinkNative.SockRaw | NetlinkNative.SockCloexec, NetlinkNative.NetlinkSockDiag);
         if (fd < 0)
