@@ -23,7 +23,7 @@ public enum EndpointSide : byte
 /// criteria (range, port, address) look at the endpoints <see cref="Side"/> names, each criterion on its own
 /// (with both sides, <c>port=443&amp;address=10.0.0.0/8</c> holds for 10.0.0.2:55000 → 1.1.1.1:443); an
 /// unspecified endpoint (<c>*:*</c>, port 0 on a wildcard address) has no port, range or address and satisfies none
-/// of them. A process value matches an owner by name (whole name, case-insensitive) or, when it is a number, by pid.
+/// of them. A process value matches an owner by name (whole name, case-insensitive) and, when it is a number, by pid too.
 /// The free text is split at white space; every word must occur, case-insensitively, in something shown in the row:
 /// an endpoint, the state, the protocol, an owner's name, user or pid, or a service name.
 /// </para>
@@ -335,7 +335,7 @@ public sealed record Filter
 
         foreach (var (rawKey, rawValue) in pairs)
         {
-            length += rawKey.Length + (rawValue?.Length ?? 0) + 2;
+            length += (length == 0 ? 1 : 2) + rawKey.Length + (rawValue?.Length ?? 0); // '=' and the '&' before
             CheckLength(length);
             if (otherKeys is not null && otherKeys.Contains(rawKey))
             {

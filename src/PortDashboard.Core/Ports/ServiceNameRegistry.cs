@@ -1,5 +1,4 @@
-using System.Collections.Frozen;
-using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 using PortDashboard.Core.Sockets;
 
@@ -15,11 +14,12 @@ public sealed class ServiceNameRegistry
     /// <summary>The manifest name of the embedded IANA table.</summary>
     internal const string IanaResourceName = "PortDashboard.Core.Ports.Data.service-names.tsv";
 
-    private readonly FrozenDictionary<int, string> _names;
+    // Never written after construction, so safe to read from any thread.
+    private readonly Dictionary<int, string> _names;
 
     private ServiceNameRegistry(Dictionary<int, string> names, IReadOnlyList<string> sources, int malformedLines)
     {
-        _names = names.ToFrozenDictionary();
+        _names = names;
         Sources = sources;
         MalformedLineCount = malformedLines;
     }
@@ -77,8 +77,8 @@ public sealed class ServiceNameRegistry
         try
         {
             // Read whole before adding: a file that fails half-way contributes nothing rather than a part.
-            var lines = File.ReadAllLines(path);
-            var malformed = AddServicesLines(lines, names);
+            var text = File.ReadAllBytes(path);
+            var malformed = AddServicesText(text, names);
             sources.Add(path);
             return malformed;
         }
@@ -89,47 +89,99 @@ public sealed class ServiceNameRegistry
     }
 
     /// <summary>
-    /// Parses <c>name port/proto [aliases] [# comment]</c> lines into <paramref name="names"/>, overriding what is
-    /// there. Blank and comment lines are skipped; so are protocols other than tcp and udp (ddp, sctp). A line whose
-    /// port/proto field is missing or not a port from 0 to 65535 is skipped and counted.
+    /// Parses <c>/etc/services</c> text (<c>name port/proto [aliases] [# comment]</c> lines, fields separated by
+    /// spaces or tabs) into <paramref name="names"/>, overriding what is there. Blank and comment lines are skipped;
+    /// so are protocols other than tcp and udp (ddp, sctp). A line whose port/proto field is missing, has no protocol,
+    /// or has no port from 0 to 65535 is skipped and counted.
     /// </summary>
     /// <returns>The number of malformed lines.</returns>
-    internal static int AddServicesLines(IEnumerable<string> lines, Dictionary<int, string> names)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static int AddServicesText(ReadOnlySpan<byte> text, Dictionary<int, string> names)
     {
         var malformed = 0;
-        Span<Range> parts = stackalloc Range[3];
-        foreach (var raw in lines)
+        while (!text.IsEmpty)
         {
-            var line = raw.AsSpan();
-            var hash = line.IndexOf('#');
+            var line = NextLine(ref text);
+            var hash = line.IndexOf((byte)'#');
             if (hash >= 0)
             {
                 line = line[..hash];
             }
 
-            var count = line.SplitAny(parts, " \t", StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            if (count == 0)
+            var name = NextField(ref line);
+            if (name.IsEmpty)
             {
                 continue;
             }
 
-            var portProto = count < 2 ? default : line[parts[1]];
-            var slash = portProto.IndexOf('/');
-            if (slash < 0
-                || !int.TryParse(portProto[..slash], NumberStyles.None, CultureInfo.InvariantCulture, out var port)
-                || port > PortRanges.LastPort)
+            var portProto = NextField(ref line);
+            var slash = portProto.IndexOf((byte)'/');
+            var port = slash < 0 ? -1 : ParsePort(portProto[..slash]);
+            var protocolText = slash < 0 ? default : portProto[(slash + 1)..];
+            if (port < 0 || protocolText.IsEmpty)
             {
                 malformed++;
-                continue;
             }
-
-            if (TryParseProtocol(portProto[(slash + 1)..], out var protocol))
+            else if (TryParseProtocol(protocolText, out var protocol))
             {
-                names[Key(port, protocol)] = line[parts[0]].ToString();
+                names[Key(port, protocol)] = Encoding.UTF8.GetString(name);
             }
         }
 
         return malformed;
+    }
+
+    /// <summary>The next line of <paramref name="text"/>, without its <c>\n</c> or <c>\r\n</c>.</summary>
+    private static ReadOnlySpan<byte> NextLine(ref ReadOnlySpan<byte> text)
+    {
+        var end = text.IndexOf((byte)'\n');
+        var line = end < 0 ? text : text[..end];
+        text = end < 0 ? default : text[(end + 1)..];
+        return line.EndsWith((byte)'\r') ? line[..^1] : line;
+    }
+
+    /// <summary>The next field of <paramref name="line"/> separated by spaces or tabs; empty when there is none.</summary>
+    private static ReadOnlySpan<byte> NextField(ref ReadOnlySpan<byte> line)
+    {
+        line = line.TrimStart(" \t"u8);
+        var end = line.IndexOfAny((byte)' ', (byte)'\t');
+        var field = end < 0 ? line : line[..end];
+        line = end < 0 ? default : line[end..];
+        return field;
+    }
+
+    /// <summary>A port from 0 to 65535 written in 1 to 5 decimal digits, or -1.</summary>
+    private static int ParsePort(ReadOnlySpan<byte> text)
+    {
+        if (text.Length is 0 or > 5)
+        {
+            return -1;
+        }
+
+        var port = 0;
+        foreach (var digit in text)
+        {
+            if (digit - (uint)'0' > 9)
+            {
+                return -1;
+            }
+
+            port = (port * 10) + (digit - '0');
+        }
+
+        return port <= PortRanges.LastPort ? port : -1;
+    }
+
+    private static bool TryParseProtocol(ReadOnlySpan<byte> text, out TransportProtocol protocol)
+    {
+        if (Ascii.EqualsIgnoreCase(text, "tcp"u8))
+        {
+            protocol = TransportProtocol.Tcp;
+            return true;
+        }
+
+        protocol = TransportProtocol.Udp;
+        return Ascii.EqualsIgnoreCase(text, "udp"u8);
     }
 
     /// <summary>Adds the embedded IANA table: a header of <c>#</c> lines, then <c>port\tprotocol\tname</c> lines.</summary>
@@ -148,16 +200,20 @@ public sealed class ServiceNameRegistry
         return malformed;
     }
 
-    /// <summary>Parses the IANA table's UTF-8 text. The same name for tcp and udp of one port is one string.</summary>
+    /// <summary>
+    /// Parses the IANA table's UTF-8 text. The same name for tcp and udp of one port is one string. It runs once, at
+    /// start-up, over some 11,000 lines: compiled optimized at once rather than first as slow tier-0 code.
+    /// </summary>
     /// <returns>Malformed lines, and the header's source line (<c>IANA via ...</c>).</returns>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static (int Malformed, string Source) AddIanaLines(ReadOnlySpan<byte> data, Dictionary<int, string> names)
     {
         var malformed = 0;
         var source = "IANA";
         var previous = "";
-        foreach (var range in data.Split((byte)'\n'))
+        while (!data.IsEmpty)
         {
-            var line = data[range];
+            var line = NextLine(ref data);
             if (line.IsEmpty)
             {
                 continue;
@@ -175,23 +231,16 @@ public sealed class ServiceNameRegistry
             }
 
             var firstTab = line.IndexOf((byte)'\t');
-            var secondTab = firstTab < 0 ? -1 : line[(firstTab + 1)..].IndexOf((byte)'\t');
-            if (secondTab < 0
-                || !int.TryParse(line[..firstTab], NumberStyles.None, CultureInfo.InvariantCulture, out var port)
-                || port > PortRanges.LastPort
-                || !TryParseProtocol(line.Slice(firstTab + 1, secondTab), out var protocol))
+            var secondTab = firstTab < 0 ? -1 : line[(firstTab + 1)..].IndexOf((byte)'\t') + firstTab + 1;
+            var port = firstTab < 0 ? -1 : ParsePort(line[..firstTab]);
+            if (port < 0 || secondTab <= firstTab || secondTab == line.Length - 1
+                || !TryParseProtocol(line[(firstTab + 1)..secondTab], out var protocol))
             {
                 malformed++;
                 continue;
             }
 
-            var nameBytes = line[(firstTab + secondTab + 2)..];
-            if (nameBytes.IsEmpty)
-            {
-                malformed++;
-                continue;
-            }
-
+            var nameBytes = line[(secondTab + 1)..];
             var name = Utf8Equals(nameBytes, previous) ? previous : Encoding.UTF8.GetString(nameBytes);
             names[Key(port, protocol)] = name;
             previous = name;
@@ -216,30 +265,6 @@ public sealed class ServiceNameRegistry
         }
 
         return true;
-    }
-
-    private static bool TryParseProtocol(ReadOnlySpan<char> text, out TransportProtocol protocol)
-    {
-        if (text.Equals("tcp", StringComparison.OrdinalIgnoreCase))
-        {
-            protocol = TransportProtocol.Tcp;
-            return true;
-        }
-
-        protocol = TransportProtocol.Udp;
-        return text.Equals("udp", StringComparison.OrdinalIgnoreCase);
-    }
-
-    private static bool TryParseProtocol(ReadOnlySpan<byte> text, out TransportProtocol protocol)
-    {
-        if (text.SequenceEqual("tcp"u8))
-        {
-            protocol = TransportProtocol.Tcp;
-            return true;
-        }
-
-        protocol = TransportProtocol.Udp;
-        return text.SequenceEqual("udp"u8);
     }
 
     private static int Key(int port, TransportProtocol protocol) => (port << 1) | (int)protocol;

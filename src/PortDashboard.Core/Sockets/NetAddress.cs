@@ -12,7 +12,7 @@ namespace PortDashboard.Core.Sockets;
 /// </summary>
 public readonly struct NetAddress : IEquatable<NetAddress>, IComparable<NetAddress>, ISpanFormattable
 {
-    /// <summary>The longest text <see cref="TryFormat(Span{char}, out int, ReadOnlySpan{char}, IFormatProvider?)"/> writes: <c>ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255</c>.</summary>
+    /// <summary>The longest address text there is (<c>ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255</c>): a buffer this long always holds what <see cref="TryFormat(Span{char}, out int, ReadOnlySpan{char}, IFormatProvider?)"/> writes.</summary>
     public const int MaxTextLength = 45;
 
     private readonly ulong _high;

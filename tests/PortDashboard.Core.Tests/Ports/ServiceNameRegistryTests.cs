@@ -152,7 +152,7 @@ public class ServiceNameRegistryTests
     {
         var names = new Dictionary<int, string>();
 
-        var malformed = ServiceNameRegistry.AddServicesLines(["one 9000/tcp", "two 9000/tcp", "three 9000/udp"], names);
+        var malformed = ServiceNameRegistry.AddServicesText("one 9000/tcp\ntwo 9000/tcp\nthree 9000/UDP"u8, names);
 
         Assert.Equal(0, malformed);
         Assert.Equal(["two", "three"], names.Values);
