@@ -53,7 +53,14 @@ public sealed record Filter
 
     public ImmutableArray<TransportProtocol> Protocols { get; init => field = NormalizeEnums(value); } = [];
 
-    public ImmutableArray<SocketState> States { get; init => field = NormalizeEnums(value); } = [];
+    /// <summary>States a filter can name: those in <see cref="SocketStates.All"/> (not <see cref="SocketState.Unknown"/>).</summary>
+    public ImmutableArray<SocketState> States
+    {
+        get;
+        init => field = value.IsDefaultOrEmpty || value.All(SocketStates.All.Contains)
+            ? NormalizeEnums(value)
+            : throw new ArgumentOutOfRangeException(nameof(value), "A filter names only the states in SocketStates.All.");
+    } = [];
 
     /// <summary>Process names (case-insensitive, whole name) or pids; held in lower case, numbers first.</summary>
     public ImmutableArray<string> Processes
@@ -91,7 +98,7 @@ public sealed record Filter
         }
     }
 
-    public EndpointSide Side { get; init; }
+    public EndpointSide Side { get; init => field = Enum.IsDefined(value) ? value : throw new ArgumentOutOfRangeException(nameof(value)); }
 
     public bool IsEmpty => Ranges.IsEmpty && Protocols.IsEmpty && States.IsEmpty && Processes.IsEmpty
         && Ports.IsEmpty && Addresses.IsEmpty && Text is null && Side == EndpointSide.Both;
@@ -544,7 +551,23 @@ public sealed record Filter
     }
 
     private static ImmutableArray<T> NormalizeEnums<T>(ImmutableArray<T> values)
-        where T : struct, Enum => values.IsDefaultOrEmpty ? [] : [.. values.Distinct().Order()];
+        where T : struct, Enum
+    {
+        if (values.IsDefaultOrEmpty)
+        {
+            return [];
+        }
+
+        foreach (var value in values)
+        {
+            if (!Enum.IsDefined(value))
+            {
+                throw new ArgumentOutOfRangeException(nameof(values), value, $"{value} is not a {typeof(T).Name}.");
+            }
+        }
+
+        return [.. values.Distinct().Order()];
+    }
 
     /// <summary>Trimmed, lower case, no empties or duplicates; pids first in numeric order, then names in ordinal order.</summary>
     private static ImmutableArray<string> NormalizeProcesses(ImmutableArray<string> values)

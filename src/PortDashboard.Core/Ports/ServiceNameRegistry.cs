@@ -36,20 +36,20 @@ public sealed class ServiceNameRegistry
     /// <summary>Lines that were skipped because they could not be read as <c>name port/proto</c>.</summary>
     public int MalformedLineCount { get; }
 
-    /// <summary>The service name for a port, or null when none is known (port 0 and ports outside 0–65535 have none).</summary>
+    /// <summary>The service name for a port, or null when none is known (a port outside 0–65535 never has one).</summary>
     public string? Lookup(int port, TransportProtocol protocol) =>
-        _names.TryGetValue(Key(port, protocol), out var name) ? name : null;
+        (uint)port <= PortRanges.LastPort && _names.TryGetValue(Key(port, protocol), out var name) ? name : null;
 
     /// <summary>
     /// IANA's registry (embedded) overlaid by <paramref name="etcServicesPath"/> when that file exists and can be
-    /// read; pass null for IANA's names alone. A missing or unreadable file is not an error.
+    /// read; pass null (or an empty path) for IANA's names alone. A missing or unreadable file is not an error.
     /// </summary>
     public static ServiceNameRegistry LoadDefault(string? etcServicesPath = "/etc/services")
     {
         var names = new Dictionary<int, string>(12_000);
         var sources = new List<string>(2);
         var malformed = AddIana(names, sources);
-        if (etcServicesPath is not null)
+        if (!string.IsNullOrWhiteSpace(etcServicesPath))
         {
             malformed += AddServicesFile(etcServicesPath, names, sources);
         }

@@ -315,5 +315,9 @@ public class FilterMatchTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new AddressPattern(NetAddress.AnyV4, 33));
         Assert.Throws<ArgumentOutOfRangeException>(() => new AddressPattern(NetAddress.AnyV6, -1));
         Assert.Equal(ImmutableArray.Create(new PortSpan(0)), Filter.Empty.WithPorts([default]).Ports);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Filter { Ranges = [(PortRange)9] });
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Filter { Protocols = [(TransportProtocol)9] });
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Filter { States = [SocketState.Unknown] });
+        Assert.Throws<ArgumentOutOfRangeException>(() => Filter.Empty.WithSide((EndpointSide)9));
     }
 }

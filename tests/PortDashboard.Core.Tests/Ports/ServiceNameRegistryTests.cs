@@ -38,6 +38,8 @@ public class ServiceNameRegistryTests
     [InlineData(-1)]
     [InlineData(65536)]
     [InlineData(int.MaxValue)]
+    [InlineData(int.MinValue + 22)] // would wrap onto 22 in a careless key
+    [InlineData(-65514)]
     public void A_port_without_a_name_answers_null(int port)
     {
         Assert.Null(Iana.Lookup(port, TransportProtocol.Tcp));
@@ -123,6 +125,17 @@ public class ServiceNameRegistryTests
 
         Assert.Equal(Iana.Count, registry.Count);
         Assert.Equal("ssh", registry.Lookup(22, TransportProtocol.Tcp));
+        Assert.Equal(Iana.Sources, registry.Sources);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("  ")]
+    public void An_empty_overlay_path_means_no_overlay(string path)
+    {
+        var registry = ServiceNameRegistry.LoadDefault(path);
+
+        Assert.Equal(Iana.Count, registry.Count);
         Assert.Equal(Iana.Sources, registry.Sources);
     }
 
