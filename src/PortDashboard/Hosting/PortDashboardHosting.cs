@@ -125,12 +125,7 @@ public static class PortDashboardHosting
         {
             options.Logger = app.Services.GetRequiredService<Serilog.ILogger>();
 
-            // Health probes and static files are frequent and dull: debug level unless they fail.
-            options.GetLevel = (context, _, exception) =>
-                exception is not null || context.Response.StatusCode >= 500 ? Serilog.Events.LogEventLevel.Error
-                : context.Request.Path.StartsWithSegments(SnapshotHealthCheck.Path) || context.GetEndpoint() is null
-                    ? Serilog.Events.LogEventLevel.Debug
-                    : Serilog.Events.LogEventLevel.Information;
+            options.GetLevel = RequestLogLevel;
         });
         app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
         app.UseAntiforgery();
@@ -143,6 +138,22 @@ public static class PortDashboardHosting
 
         app.Lifetime.ApplicationStarted.Register(() => LogExposure(app));
         return app;
+    }
+
+    /// <summary>Health probes and static files are frequent and dull: debug level unless they fail.</summary>
+    private static Serilog.Events.LogEventLevel RequestLogLevel(HttpContext context, double elapsedMs, Exception? exception)
+    {
+        if (exception is not null || context.Response.StatusCode >= StatusCodes.Status500InternalServerError)
+        {
+            return Serilog.Events.LogEventLevel.Error;
+        }
+
+        var path = context.Request.Path;
+        var routine = path.StartsWithSegments(SnapshotHealthCheck.Path)
+            || path.StartsWithSegments("/_framework")
+            || path.StartsWithSegments("/_content")
+            || (Path.HasExtension(path.Value) && !path.StartsWithSegments("/api"));
+        return routine ? Serilog.Events.LogEventLevel.Debug : Serilog.Events.LogEventLevel.Information;
     }
 
     /// <summary>Logs where the app listens and whether that is reachable from other machines.</summary>
