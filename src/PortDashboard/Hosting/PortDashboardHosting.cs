@@ -56,7 +56,7 @@ public static class PortDashboardHosting
 
         services.AddPortDashboardMonitoring();
 
-        services.TryAddSingleton(_ => ServiceNameRegistry.Load("/etc/services"));
+        services.TryAddSingleton(_ => ServiceNameRegistry.LoadDefault());
         services.AddSingleton(provider => new WireMapper(
             provider.GetRequiredService<ServiceNameRegistry>(),
             provider.GetRequiredService<IOptions<PortDashboardOptions>>().Value.ShowCommandLine));
