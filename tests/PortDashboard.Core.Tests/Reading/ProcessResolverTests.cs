@@ -211,6 +211,23 @@ public sealed class ProcessResolverTests : IDisposable
     }
 
     [Fact]
+    public void User_names_follow_the_passwd_file_when_it_changes_and_show_numbers_without_one()
+    {
+        var passwd = _tree.PathOf("passwd");
+        var names = new UserNames(passwd);
+
+        var beforeFile = names.NameOf(1000);
+        _tree.WriteFile("passwd", "alice:x:1000:1000::/home/alice:/bin/sh\n");
+        File.SetLastWriteTimeUtc(passwd, new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc));
+        var fromFile = names.NameOf(1000);
+        _tree.WriteFile("passwd", "bob:x:1000:1000::/home/bob:/bin/sh\nshadowed:x:1000:1000::/:/bin/sh\n");
+        File.SetLastWriteTimeUtc(passwd, new DateTime(2026, 1, 2, 0, 0, 0, DateTimeKind.Utc));
+        var afterChange = names.NameOf(1000);
+
+        Assert.Equal(("1000", "alice", "bob"), (beforeFile, fromFile, afterChange));
+    }
+
+    [Fact]
     public void The_command_line_is_read_only_when_asked_for()
     {
         _tree.AddProcess(100).AddSocket(100, 3, 5000);
