@@ -16,98 +16,133 @@ public enum EndpointSide : byte
 }
 
 /// <summary>
-/// A user's view of the socket table. Criteria of different kinds must all hold; several values of one kind
-/// are alternatives. It round-trips through a URL query string:
-/// <c>range=registered,ephemeral&amp;proto=tcp&amp;state=established&amp;process=nginx,42&amp;port=80,8000-8999&amp;address=10.0.0.0/8&amp;q=text&amp;side=local</c>.
-/// Values are held sorted and without duplicates, so equal filters format to the same query.
+/// A user's view of the socket table. It round-trips through a URL query string:
+/// <c>range=registered,ephemeral&amp;proto=tcp&amp;state=established&amp;process=42,nginx&amp;port=80,8000-8999&amp;address=10.0.0.0/8&amp;q=text&amp;side=local</c>.
+/// <para>
+/// Matching: criteria of different kinds must all hold; several values of one kind are alternatives. The endpoint
+/// criteria (range, port, address) look at the endpoints <see cref="Side"/> names, each criterion on its own
+/// (with both sides, <c>port=443&amp;address=10.0.0.0/8</c> holds for 10.0.0.2:55000 → 1.1.1.1:443); an
+/// unspecified endpoint (<c>*:*</c>, port 0 on a wildcard address) has no port, range or address and satisfies none
+/// of them. A process value matches an owner by name (whole name, case-insensitive) and, when it is a number, by pid too.
+/// The free text is split at white space; every word must occur, case-insensitively, in something shown in the row:
+/// an endpoint, the state, the protocol, an owner's name, user or pid, or a service name.
+/// </para>
+/// <para>
+/// Values are held canonical (sorted, without duplicates, lower case where case does not matter), whether they come
+/// from <see cref="Parse(string?, IReadOnlyCollection{string}?)"/>, an initializer or a <c>with</c> expression, so
+/// equal filters format to the same query and <c>Parse(f.ToQueryString()) == f</c>.
+/// </para>
 /// </summary>
 public sealed record Filter
 {
+    /// <summary>The longest query <see cref="Parse(string?, IReadOnlyCollection{string}?)"/> accepts, in characters.</summary>
+    public const int MaxQueryLength = 4096;
+
+    /// <summary>The most values (all keys together) a parsed filter may hold.</summary>
+    public const int MaxValues = 256;
+
     /// <summary>The query keys a filter reads, in the order it writes them.</summary>
     public static IReadOnlyList<string> QueryKeys { get; } = ["range", "proto", "state", "process", "port", "address", "q", "side"];
 
     public static Filter Empty { get; } = new();
 
-    public ImmutableArray<PortRange> Ranges { get; init; } = [];
+    private readonly ImmutableArray<int> _pids = [];
+    private readonly ImmutableArray<string> _words = [];
 
-    public ImmutableArray<TransportProtocol> Protocols { get; init; } = [];
+    public ImmutableArray<PortRange> Ranges { get; init => field = NormalizeEnums(value); } = [];
 
-    public ImmutableArray<SocketState> States { get; init; } = [];
+    public ImmutableArray<TransportProtocol> Protocols { get; init => field = NormalizeEnums(value); } = [];
 
-    /// <summary>Process names (case-insensitive, whole name) or pids.</summary>
-    public ImmutableArray<string> Processes { get; init; } = [];
+    /// <summary>States a filter can name: those in <see cref="SocketStates.All"/> (not <see cref="SocketState.Unknown"/>).</summary>
+    public ImmutableArray<SocketState> States
+    {
+        get;
+        init => field = value.IsDefaultOrEmpty || value.All(SocketStates.All.Contains)
+            ? NormalizeEnums(value)
+            : throw new ArgumentOutOfRangeException(nameof(value), "A filter names only the states in SocketStates.All.");
+    } = [];
 
-    public ImmutableArray<PortSpan> Ports { get; init; } = [];
+    /// <summary>Process names (case-insensitive, whole name) or pids; held in lower case, numbers first.</summary>
+    public ImmutableArray<string> Processes
+    {
+        get;
+        init
+        {
+            field = NormalizeProcesses(value);
+            _pids = [.. field.Select(p => int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out var pid) ? pid : -1).Where(pid => pid >= 0)];
+        }
+    } = [];
 
-    public ImmutableArray<AddressPattern> Addresses { get; init; } = [];
+    /// <summary>Ports and spans, ordered by first port, then last.</summary>
+    public ImmutableArray<PortSpan> Ports
+    {
+        get;
+        init => field = value.IsDefaultOrEmpty ? [] : [.. value.Distinct().OrderBy(p => p.First).ThenBy(p => p.Last)];
+    } = [];
 
-    /// <summary>Free text matched, case-insensitively, against everything shown in a row.</summary>
-    public string? Text { get; init; }
+    /// <summary>Addresses and networks, IPv4 before IPv6, then by network, the wider first.</summary>
+    public ImmutableArray<AddressPattern> Addresses
+    {
+        get;
+        init => field = value.IsDefaultOrEmpty ? [] : [.. value.Distinct().OrderBy(a => a.Network).ThenBy(a => a.PrefixLength)];
+    } = [];
 
-    public EndpointSide Side { get; init; }
+    /// <summary>Free text, trimmed; null when there is none.</summary>
+    public string? Text
+    {
+        get;
+        init
+        {
+            field = string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+            _words = field is null ? [] : [.. field.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)];
+        }
+    }
+
+    public EndpointSide Side { get; init => field = Enum.IsDefined(value) ? value : throw new ArgumentOutOfRangeException(nameof(value)); }
 
     public bool IsEmpty => Ranges.IsEmpty && Protocols.IsEmpty && States.IsEmpty && Processes.IsEmpty
-        && Ports.IsEmpty && Addresses.IsEmpty && string.IsNullOrEmpty(Text) && Side == EndpointSide.Both;
+        && Ports.IsEmpty && Addresses.IsEmpty && Text is null && Side == EndpointSide.Both;
 
     /// <summary>This filter with <paramref name="range"/> added or removed.</summary>
-    public Filter Toggle(PortRange range) => this with
-    {
-        Ranges = Normalize(Ranges.Contains(range) ? Ranges.Remove(range) : Ranges.Add(range)),
-    };
+    public Filter Toggle(PortRange range) => this with { Ranges = Ranges.Contains(range) ? Ranges.Remove(range) : Ranges.Add(range) };
 
-    public Filter WithRanges(IEnumerable<PortRange> ranges) => this with { Ranges = Normalize([.. ranges]) };
+    public Filter WithRanges(IEnumerable<PortRange> ranges) => this with { Ranges = [.. ranges] };
 
-    public Filter WithProtocols(IEnumerable<TransportProtocol> protocols) => this with { Protocols = Normalize([.. protocols]) };
+    public Filter WithProtocols(IEnumerable<TransportProtocol> protocols) => this with { Protocols = [.. protocols] };
 
-    public Filter WithStates(IEnumerable<SocketState> states) => this with { States = Normalize([.. states]) };
+    public Filter WithStates(IEnumerable<SocketState> states) => this with { States = [.. states] };
 
-    public Filter WithText(string? text) => this with { Text = string.IsNullOrWhiteSpace(text) ? null : text.Trim() };
+    public Filter WithProcesses(IEnumerable<string> processes) => this with { Processes = [.. processes] };
 
+    public Filter WithPorts(IEnumerable<PortSpan> ports) => this with { Ports = [.. ports] };
+
+    public Filter WithAddresses(IEnumerable<AddressPattern> addresses) => this with { Addresses = [.. addresses] };
+
+    public Filter WithText(string? text) => this with { Text = text };
+
+    public Filter WithSide(EndpointSide side) => this with { Side = side };
+
+    /// <summary>Whether <paramref name="socket"/> is in this view. <paramref name="services"/> lets the free text find service names.</summary>
     public bool Matches(Socket socket, ServiceNameRegistry? services = null)
     {
         ArgumentNullException.ThrowIfNull(socket);
-        if (!Protocols.IsEmpty && !Protocols.Contains(socket.Protocol))
-        {
-            return false;
-        }
-
-        if (!States.IsEmpty && !States.Contains(socket.State))
-        {
-            return false;
-        }
-
-        if (!Processes.IsEmpty && !MatchesProcess(socket))
-        {
-            return false;
-        }
-
-        if (!Ranges.IsEmpty && !OnSide(socket, static (filter, endpoint) => filter.Ranges.Contains(PortRanges.Classify(endpoint.Port))))
-        {
-            return false;
-        }
-
-        if (!Ports.IsEmpty && !OnSide(socket, static (filter, endpoint) => ContainsPort(filter.Ports, endpoint.Port)))
-        {
-            return false;
-        }
-
-        if (!Addresses.IsEmpty && !OnSide(socket, static (filter, endpoint) => MatchesAddress(filter.Addresses, endpoint.Address), includeUnspecified: true))
-        {
-            return false;
-        }
-
-        return string.IsNullOrEmpty(Text) || MatchesText(socket, Text, services);
+        return (Protocols.IsEmpty || Protocols.Contains(socket.Protocol))
+            && (States.IsEmpty || States.Contains(socket.State))
+            && (Processes.IsEmpty || MatchesProcess(socket))
+            && (Ranges.IsEmpty || OnSide(socket, static (filter, endpoint) => filter.Ranges.Contains(PortRanges.Classify(endpoint.Port))))
+            && (Ports.IsEmpty || OnSide(socket, static (filter, endpoint) => ContainsPort(filter.Ports, endpoint.Port)))
+            && (Addresses.IsEmpty || OnSide(socket, static (filter, endpoint) => MatchesAddress(filter.Addresses, endpoint.Address)))
+            && (_words.IsEmpty || MatchesText(socket, services));
     }
 
-    private bool OnSide(Socket socket, Func<Filter, Endpoint, bool> test, bool includeUnspecified = false)
+    private bool OnSide(Socket socket, Func<Filter, Endpoint, bool> test)
     {
-        // A wildcard remote (*:*) has no port and no range: it never satisfies a port or range criterion.
-        var remoteCounts = includeUnspecified || !socket.Remote.IsUnspecified;
+        bool Test(Endpoint endpoint) => !endpoint.IsUnspecified && test(this, endpoint);
         return Side switch
         {
-            EndpointSide.Local => test(this, socket.Local),
-            EndpointSide.Remote => remoteCounts && test(this, socket.Remote),
-            _ => test(this, socket.Local) || (remoteCounts && test(this, socket.Remote)),
+            EndpointSide.Local => Test(socket.Local),
+            EndpointSide.Remote => Test(socket.Remote),
+            _ => Test(socket.Local) || Test(socket.Remote),
         };
     }
 
@@ -141,11 +176,14 @@ public sealed record Filter
     {
         foreach (var owner in socket.Owners)
         {
+            if (_pids.Contains(owner.Pid))
+            {
+                return true;
+            }
+
             foreach (var wanted in Processes)
             {
-                if (int.TryParse(wanted, NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
-                    ? owner.Pid == pid
-                    : owner.Name.Equals(wanted, StringComparison.OrdinalIgnoreCase))
+                if (owner.Name.Equals(wanted, StringComparison.OrdinalIgnoreCase))
                 {
                     return true;
                 }
@@ -155,30 +193,41 @@ public sealed record Filter
         return false;
     }
 
-    private static bool MatchesText(Socket socket, string text, ServiceNameRegistry? services)
+    private bool MatchesText(Socket socket, ServiceNameRegistry? services)
     {
-        static bool Has(string? haystack, string needle) =>
-            haystack is not null && haystack.Contains(needle, StringComparison.OrdinalIgnoreCase);
+        Span<char> local = stackalloc char[Endpoint.MaxTextLength];
+        Span<char> remote = stackalloc char[Endpoint.MaxTextLength];
+        Span<char> pid = stackalloc char[11];
+        socket.Local.TryFormat(local, out var localLength);
+        socket.Remote.TryFormat(remote, out var remoteLength);
+        local = local[..localLength];
+        remote = remote[..remoteLength];
+        var localService = services?.Lookup(socket.Local.Port, socket.Protocol);
+        var remoteService = socket.Remote.IsUnspecified ? null : services?.Lookup(socket.Remote.Port, socket.Protocol);
 
-        if (Has(socket.Local.ToString(), text) || Has(socket.Remote.ToString(), text)
-            || Has(socket.State.ToDisplayName(), text) || Has(socket.Protocol.ToDisplayName(), text))
+        foreach (var word in _words)
         {
-            return true;
-        }
-
-        foreach (var owner in socket.Owners)
-        {
-            if (Has(owner.Name, text) || Has(owner.UserName, text)
-                || Has(owner.Pid.ToString(CultureInfo.InvariantCulture), text))
+            var found = Has(local, word) || Has(remote, word)
+                || Has(socket.State.ToDisplayName(), word) || Has(socket.State.ToQueryValue(), word)
+                || Has(socket.Protocol.ToDisplayName(), word)
+                || Has(localService, word) || Has(remoteService, word);
+            for (var i = 0; !found && i < socket.Owners.Length; i++)
             {
-                return true;
+                var owner = socket.Owners[i];
+                owner.Pid.TryFormat(pid, out var pidLength, default, CultureInfo.InvariantCulture);
+                found = Has(owner.Name, word) || Has(owner.UserName, word) || Has(pid[..pidLength], word);
+            }
+
+            if (!found)
+            {
+                return false;
             }
         }
 
-        return services is not null
-            && (Has(services.Lookup(socket.Local.Port, socket.Protocol), text)
-                || (!socket.Remote.IsUnspecified && Has(services.Lookup(socket.Remote.Port, socket.Protocol), text)));
+        return true;
     }
+
+    private static bool Has(ReadOnlySpan<char> haystack, string needle) => haystack.Contains(needle, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The canonical query string, without a leading '?'; empty for the empty filter.</summary>
     public string ToQueryString()
@@ -194,7 +243,7 @@ public sealed record Filter
             builder.Append(builder.Length == 0 ? "" : "&").Append(key).Append('=');
             for (var i = 0; i < values.Length; i++)
             {
-                builder.Append(i == 0 ? "" : ",").Append(Uri.EscapeDataString(format(values[i])));
+                AppendEscaped(builder.Append(i == 0 ? "" : ","), format(values[i]));
             }
         }
 
@@ -204,17 +253,35 @@ public sealed record Filter
         Append("process", Processes, p => p);
         Append("port", Ports, p => p.ToString());
         Append("address", Addresses, a => a.ToString());
-        if (!string.IsNullOrEmpty(Text))
-        {
-            Append("q", [Text], t => t);
-        }
-
-        if (Side != EndpointSide.Both)
-        {
-            Append("side", [Side], s => s == EndpointSide.Local ? "local" : "remote");
-        }
-
+        Append("q", Text is null ? [] : ImmutableArray.Create(Text), t => t);
+        Append("side", Side == EndpointSide.Both ? [] : ImmutableArray.Create(Side), s => s == EndpointSide.Local ? "local" : "remote");
         return builder.ToString();
+    }
+
+    /// <summary>
+    /// Percent-encodes UTF-8 as RFC 3986 asks, keeping what is safe and readable in a query value: letters, digits,
+    /// <c>-._~</c> and <c>:/@</c> (so <c>fe80::/10</c> stays as it is). A space is <c>%20</c>; a comma, <c>%2C</c>.
+    /// </summary>
+    private static void AppendEscaped(StringBuilder builder, string value)
+    {
+        Span<byte> utf8 = stackalloc byte[4];
+        for (var i = 0; i < value.Length; i++)
+        {
+            var c = value[i];
+            if (char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_' or '~' or ':' or '/' or '@')
+            {
+                builder.Append(c);
+                continue;
+            }
+
+            var length = char.IsHighSurrogate(c) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1]) ? 2 : 1;
+            var written = Encoding.UTF8.GetBytes(value.AsSpan(i, length), utf8);
+            i += length - 1;
+            foreach (var b in utf8[..written])
+            {
+                builder.Append('%').Append(b.ToString("X2", CultureInfo.InvariantCulture));
+            }
+        }
     }
 
     public override string ToString() => ToQueryString();
@@ -223,18 +290,23 @@ public sealed record Filter
 
     public override int GetHashCode() => ToQueryString().GetHashCode(StringComparison.Ordinal);
 
-    /// <summary>Parses a query string (with or without '?'). Throws <see cref="FilterException"/> naming the bad parameter.</summary>
-    /// <param name="query">The query string.</param>
+    /// <summary>
+    /// Parses a query string (with or without '?'). Several values of a key are a comma list, and a key given again
+    /// adds to it; <c>q</c> and <c>side</c> hold one value. Throws <see cref="FilterException"/> naming the bad
+    /// parameter and saying what is accepted.
+    /// </summary>
+    /// <param name="query">The query string, still URL-encoded.</param>
     /// <param name="otherKeys">Keys that belong to the caller (e.g. <c>from</c>, <c>to</c>) and are ignored here.</param>
     public static Filter Parse(string? query, IReadOnlyCollection<string>? otherKeys = null)
     {
-        var pairs = new List<KeyValuePair<string, string>>();
         var text = (query ?? "").AsSpan();
         if (text.StartsWith("?"))
         {
             text = text[1..];
         }
 
+        CheckLength(text.Length);
+        var pairs = new List<KeyValuePair<string, string>>();
         foreach (var range in text.Split('&'))
         {
             var pair = text[range];
@@ -252,95 +324,74 @@ public sealed record Filter
         return Parse(pairs, otherKeys);
     }
 
-    /// <summary>Parses key/value pairs whose values are still URL-encoded comma lists.</summary>
+    /// <summary>Parses key/value pairs whose keys are decoded and whose values are still URL-encoded comma lists.</summary>
     public static Filter Parse(IEnumerable<KeyValuePair<string, string>> pairs, IReadOnlyCollection<string>? otherKeys = null)
     {
         ArgumentNullException.ThrowIfNull(pairs);
-        var ranges = ImmutableArray.CreateBuilder<PortRange>();
-        var protocols = ImmutableArray.CreateBuilder<TransportProtocol>();
-        var states = ImmutableArray.CreateBuilder<SocketState>();
-        var processes = ImmutableArray.CreateBuilder<string>();
-        var ports = ImmutableArray.CreateBuilder<PortSpan>();
-        var addresses = ImmutableArray.CreateBuilder<AddressPattern>();
+        var ranges = new List<PortRange>();
+        var protocols = new List<TransportProtocol>();
+        var states = new List<SocketState>();
+        var processes = new List<string>();
+        var ports = new List<PortSpan>();
+        var addresses = new List<AddressPattern>();
         string? text = null;
+        string? sideText = null;
         var side = EndpointSide.Both;
+        var length = 0;
+        var values = 0;
 
         foreach (var (rawKey, rawValue) in pairs)
         {
-            var key = rawKey.ToLowerInvariant();
+            length += (length == 0 ? 1 : 2) + rawKey.Length + (rawValue?.Length ?? 0); // '=' and the '&' before
+            CheckLength(length);
             if (otherKeys is not null && otherKeys.Contains(rawKey))
             {
                 continue;
             }
 
+            var key = rawKey.ToLowerInvariant();
             switch (key)
             {
                 case "range":
-                    foreach (var value in Values(rawValue, key))
-                    {
-                        ranges.Add(ParseRange(value));
-                    }
-
+                    AddValues(ranges, rawValue, key, ref values, ParseRange);
                     break;
                 case "proto":
-                    foreach (var value in Values(rawValue, key))
-                    {
-                        protocols.Add(value.ToLowerInvariant() switch
-                        {
-                            "tcp" => TransportProtocol.Tcp,
-                            "udp" => TransportProtocol.Udp,
-                            _ => throw new FilterException(key, $"unknown proto '{value}'; expected tcp or udp"),
-                        });
-                    }
-
+                    AddValues(protocols, rawValue, key, ref values, ParseProtocol);
                     break;
                 case "state":
-                    foreach (var value in Values(rawValue, key))
-                    {
-                        states.Add(SocketStates.TryParseQueryValue(value, out var state)
-                            ? state
-                            : throw new FilterException(key, $"unknown state '{value}'; expected {JoinOr(SocketStates.All.Select(s => s.ToQueryValue()))}"));
-                    }
-
+                    AddValues(states, rawValue, key, ref values, ParseState);
                     break;
                 case "process":
-                    foreach (var value in Values(rawValue, key))
-                    {
-                        processes.Add(value);
-                    }
-
+                    AddValues(processes, rawValue, key, ref values, static value => value);
                     break;
                 case "port":
-                    foreach (var value in Values(rawValue, key))
-                    {
-                        ports.Add(PortSpan.TryParse(value, out var span)
-                            ? span
-                            : throw new FilterException(key, $"invalid port '{value}'; expected a port from 0 to 65535 or a span such as 8000-8999"));
-                    }
-
+                    AddValues(ports, rawValue, key, ref values, static value =>
+                        PortSpan.TryParse(value, out var span, out var error) ? span : throw new FilterException("port", error!));
                     break;
                 case "address":
-                    foreach (var value in Values(rawValue, key))
-                    {
-                        addresses.Add(AddressPattern.TryParse(value, out var pattern)
-                            ? pattern
-                            : throw new FilterException(key, $"invalid address '{value}'; expected an IPv4 or IPv6 address or a CIDR network such as 10.0.0.0/8"));
-                    }
-
+                    AddValues(addresses, rawValue, key, ref values, static value =>
+                        AddressPattern.TryParse(value, out var pattern, out var error) ? pattern : throw new FilterException("address", error!));
                     break;
                 case "q":
                     var decoded = Decode(rawValue, key).Trim();
-                    text = decoded.Length == 0 ? text : decoded;
+                    if (decoded.Length > 0)
+                    {
+                        CheckOnce(key, text, decoded, StringComparison.Ordinal, "give the free text once");
+                        text = decoded;
+                        CountValue(key, ref values);
+                    }
+
                     break;
                 case "side":
-                    var sideText = Decode(rawValue, key);
-                    side = sideText.ToLowerInvariant() switch
+                    var sideValue = Decode(rawValue, key).Trim();
+                    if (sideValue.Length > 0)
                     {
-                        "" or "both" => EndpointSide.Both,
-                        "local" => EndpointSide.Local,
-                        "remote" => EndpointSide.Remote,
-                        _ => throw new FilterException(key, $"unknown side '{sideText}'; expected local or remote"),
-                    };
+                        side = ParseSide(sideValue);
+                        CheckOnce(key, sideText, sideValue, StringComparison.OrdinalIgnoreCase, "give it once");
+                        sideText = sideValue;
+                        CountValue(key, ref values);
+                    }
+
                     break;
                 default:
                     throw new FilterException(rawKey, $"unknown filter parameter '{rawKey}'; expected {JoinOr(QueryKeys)}");
@@ -349,18 +400,18 @@ public sealed record Filter
 
         return new Filter
         {
-            Ranges = Normalize(ranges.ToImmutable()),
-            Protocols = Normalize(protocols.ToImmutable()),
-            States = Normalize(states.ToImmutable()),
-            Processes = [.. processes.Distinct(StringComparer.OrdinalIgnoreCase).Order(StringComparer.Ordinal)],
-            Ports = [.. ports.Distinct().OrderBy(p => p.First).ThenBy(p => p.Last)],
-            Addresses = [.. addresses.Distinct().OrderBy(a => a.ToString(), StringComparer.Ordinal)],
+            Ranges = [.. ranges],
+            Protocols = [.. protocols],
+            States = [.. states],
+            Processes = [.. processes],
+            Ports = [.. ports],
+            Addresses = [.. addresses],
             Text = text,
             Side = side,
         };
     }
 
-    /// <summary>Like <see cref="Parse(string?, IReadOnlyCollection{string}?)"/> without throwing.</summary>
+    /// <summary>Like <see cref="Parse(string?, IReadOnlyCollection{string}?)"/> without throwing: on failure, <paramref name="filter"/> is <see cref="Empty"/> and <paramref name="error"/> says why.</summary>
     public static bool TryParse(string? query, out Filter filter, out FilterException? error, IReadOnlyCollection<string>? otherKeys = null)
     {
         try
@@ -377,6 +428,43 @@ public sealed record Filter
         }
     }
 
+    private static void CheckLength(int length)
+    {
+        if (length > MaxQueryLength)
+        {
+            throw new FilterException("filter", $"the filter is longer than {MaxQueryLength} characters");
+        }
+    }
+
+    private static void CountValue(string key, ref int values)
+    {
+        if (++values > MaxValues)
+        {
+            throw new FilterException(key, $"the filter has more than {MaxValues} values");
+        }
+    }
+
+    private static void CheckOnce(string key, string? previous, string value, StringComparison comparison, string advice)
+    {
+        if (previous is not null && !previous.Equals(value, comparison))
+        {
+            throw new FilterException(key, $"{key} is given twice ('{previous}' and '{value}'); {advice}");
+        }
+    }
+
+    private static void AddValues<T>(List<T> list, string? raw, string key, ref int values, Func<string, T> parse)
+    {
+        foreach (var part in (raw ?? "").Split(','))
+        {
+            var value = Decode(part, key).Trim();
+            if (value.Length > 0)
+            {
+                CountValue(key, ref values);
+                list.Add(parse(value));
+            }
+        }
+    }
+
     private static PortRange ParseRange(string value) => value.ToLowerInvariant() switch
     {
         "wellknown" => PortRange.WellKnown,
@@ -385,29 +473,76 @@ public sealed record Filter
         _ => throw new FilterException("range", $"unknown range '{value}'; expected wellknown, registered or ephemeral"),
     };
 
-    private static IEnumerable<string> Values(string raw, string key)
+    private static TransportProtocol ParseProtocol(string value) => value.ToLowerInvariant() switch
     {
-        foreach (var part in raw.Split(','))
-        {
-            var value = Decode(part, key).Trim();
-            if (value.Length > 0)
-            {
-                yield return value;
-            }
-        }
-    }
+        "tcp" => TransportProtocol.Tcp,
+        "udp" => TransportProtocol.Udp,
+        _ => throw new FilterException("proto", $"unknown proto '{value}'; expected tcp or udp"),
+    };
 
+    private static SocketState ParseState(string value) => SocketStates.TryParseQueryValue(value, out var state)
+        ? state
+        : throw new FilterException("state", $"unknown state '{value}'; expected {JoinOr(SocketStates.All.Select(s => s.ToQueryValue()))}");
+
+    private static EndpointSide ParseSide(string value) => value.ToLowerInvariant() switch
+    {
+        "both" => EndpointSide.Both,
+        "local" => EndpointSide.Local,
+        "remote" => EndpointSide.Remote,
+        _ => throw new FilterException("side", $"unknown side '{value}'; expected local, remote or both"),
+    };
+
+    /// <summary>
+    /// Decodes a query component: <c>+</c> is a space, <c>%XX</c> a byte, and the bytes must be UTF-8. Unlike
+    /// <see cref="Uri.UnescapeDataString(string)"/>, which leaves bad escapes as they are, a bad one is an error.
+    /// </summary>
     private static string Decode(ReadOnlySpan<char> text, string key)
     {
-        try
+        if (!text.ContainsAny('%', '+'))
         {
-            return Uri.UnescapeDataString(text.ToString().Replace('+', ' '));
+            return text.ToString();
         }
-        catch (UriFormatException)
+
+        var result = new StringBuilder(text.Length);
+        var bytes = new List<byte>();
+        for (var i = 0; i < text.Length; i++)
         {
-            throw new FilterException(key, $"'{text}' is not valid URL encoding");
+            if (text[i] != '%')
+            {
+                result.Append(text[i] == '+' ? ' ' : text[i]);
+                continue;
+            }
+
+            bytes.Clear();
+            var start = i;
+            while (i < text.Length && text[i] == '%')
+            {
+                if (i + 2 >= text.Length || !char.IsAsciiHexDigit(text[i + 1]) || !char.IsAsciiHexDigit(text[i + 2]))
+                {
+                    var bad = text.Slice(i, Math.Min(3, text.Length - i));
+                    throw new FilterException(key, $"invalid %-encoding '{bad}' in {key}; expected % followed by two hex digits");
+                }
+
+                bytes.Add(byte.Parse(text.Slice(i + 1, 2), NumberStyles.HexNumber, CultureInfo.InvariantCulture));
+                i += 3;
+            }
+
+            try
+            {
+                result.Append(StrictUtf8.GetString([.. bytes]));
+            }
+            catch (DecoderFallbackException)
+            {
+                throw new FilterException(key, $"invalid %-encoding '{text[start..i]}' in {key}; the bytes are not UTF-8 text");
+            }
+
+            i--;
         }
+
+        return result.ToString();
     }
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     private static string JoinOr(IEnumerable<string> words)
     {
@@ -415,6 +550,44 @@ public sealed record Filter
         return list.Count <= 1 ? string.Concat(list) : string.Join(", ", list.Take(list.Count - 1)) + " or " + list[^1];
     }
 
-    private static ImmutableArray<T> Normalize<T>(ImmutableArray<T> values)
-        where T : struct, Enum => [.. values.Distinct().Order()];
+    private static ImmutableArray<T> NormalizeEnums<T>(ImmutableArray<T> values)
+        where T : struct, Enum
+    {
+        if (values.IsDefaultOrEmpty)
+        {
+            return [];
+        }
+
+        foreach (var value in values)
+        {
+            if (!Enum.IsDefined(value))
+            {
+                throw new ArgumentOutOfRangeException(nameof(values), value, $"{value} is not a {typeof(T).Name}.");
+            }
+        }
+
+        return [.. values.Distinct().Order()];
+    }
+
+    /// <summary>Trimmed, lower case, no empties or duplicates; pids first in numeric order, then names in ordinal order.</summary>
+    private static ImmutableArray<string> NormalizeProcesses(ImmutableArray<string> values)
+    {
+        if (values.IsDefaultOrEmpty)
+        {
+            return [];
+        }
+
+        static long Number(string value) =>
+            long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : long.MaxValue;
+
+        return
+        [
+            .. values
+                .Where(v => !string.IsNullOrWhiteSpace(v))
+                .Select(v => v.Trim().ToLowerInvariant())
+                .Distinct(StringComparer.Ordinal)
+                .OrderBy(Number)
+                .ThenBy(v => v, StringComparer.Ordinal),
+        ];
+    }
 }

@@ -31,6 +31,7 @@ public sealed class Snapshotter
     private readonly ProcessResolver? _resolver;
     private readonly TimeProvider _time;
     private readonly SnapshotterOptions _options;
+    private readonly HashSet<long> _wanted = [];
 
     public Snapshotter(ISocketTableReader reader, SnapshotterOptions options, TimeProvider? time = null)
     {
@@ -51,6 +52,11 @@ public sealed class Snapshotter
     /// <summary>The malformed input of the last read, for the log.</summary>
     public MalformedInput LastMalformed { get; private set; } = new();
 
+    /// <summary>
+    /// Reads the table, attributes it and stamps it. <see cref="Snapshot.TakenAt"/> comes from the injected
+    /// <see cref="TimeProvider"/>; <see cref="Snapshot.Duration"/> is the real time the work took, whatever the clock.
+    /// An unreadable socket table throws (the caller logs it and retries); attribution never does.
+    /// </summary>
     public Snapshot Take(CancellationToken cancellationToken = default)
     {
         var started = Stopwatch.GetTimestamp();
@@ -59,35 +65,11 @@ public sealed class Snapshotter
         var read = _reader.Read(cancellationToken);
         LastMalformed = read.Malformed;
 
-        AttributionStatus status;
-        if (_resolver is null)
-        {
-            status = AttributionStatus.Unavailable(_reader.SupportsAttribution
+        var status = _resolver is null
+            ? AttributionStatus.Unavailable(_reader.SupportsAttribution
                 ? "process attribution is turned off"
-                : $"the {_reader.Name} reader cannot see which process owns a socket");
-        }
-        else
-        {
-            var wanted = new HashSet<long>(read.Sockets.Count);
-            foreach (var socket in read.Sockets)
-            {
-                if (socket.Inode != 0)
-                {
-                    wanted.Add(socket.Inode);
-                }
-            }
-
-            var attribution = _resolver.Resolve(wanted, cancellationToken);
-            foreach (var socket in read.Sockets)
-            {
-                if (socket.Inode != 0 && attribution.OwnersByInode.TryGetValue(socket.Inode, out var owners))
-                {
-                    socket.AttachOwners(owners);
-                }
-            }
-
-            status = attribution.Status;
-        }
+                : $"the {_reader.Name} reader cannot see which process owns a socket")
+            : Attribute(_resolver, read.Sockets, cancellationToken);
 
         var duration = Stopwatch.GetElapsedTime(started);
         return new Snapshot(
@@ -101,6 +83,31 @@ public sealed class Snapshotter
             read.Malformed.Count);
     }
 
+    /// <summary>Attaches owners to the sockets that have a file (inode 0, e.g. TIME_WAIT, has none).</summary>
+    private AttributionStatus Attribute(ProcessResolver resolver, List<Socket> sockets, CancellationToken cancellationToken)
+    {
+        _wanted.Clear();
+        foreach (var socket in sockets)
+        {
+            if (socket.Inode != 0)
+            {
+                _wanted.Add(socket.Inode);
+            }
+        }
+
+        var attribution = resolver.Resolve(_wanted, cancellationToken);
+        foreach (var socket in sockets)
+        {
+            if (socket.Inode != 0 && attribution.OwnersByInode.TryGetValue(socket.Inode, out var owners))
+            {
+                socket.AttachOwners(owners);
+            }
+        }
+
+        return attribution.Status;
+    }
+
+    /// <summary><c>{procRoot}/sys/kernel/hostname</c> (the host's name when a container mounts the host's /proc), else the runtime's.</summary>
     private static string HostName(string procRoot)
     {
         try

@@ -1,12 +1,17 @@
+using System.Globalization;
+
 namespace PortDashboard.Core.Reading;
 
-/// <summary>uid → user name from a passwd file, re-read when the file changes. A uid with no entry shows as its number.</summary>
+/// <summary>
+/// uid → user name from a passwd file (<c>name:password:uid:gid:gecos:home:shell</c>), re-read when the file's
+/// modification time changes. A uid with no entry, or a missing file, shows as the number. Thread-safe.
+/// </summary>
 public sealed class UserNames
 {
     private readonly string _passwdPath;
     private readonly Lock _gate = new();
     private Dictionary<int, string> _names = [];
-    private DateTime _loadedWriteTime = DateTime.MinValue;
+    private DateTime? _loadedWriteTime;
 
     public UserNames(string passwdPath = "/etc/passwd") => _passwdPath = passwdPath;
 
@@ -15,53 +20,64 @@ public sealed class UserNames
         lock (_gate)
         {
             RefreshIfChanged();
-            if (_names.TryGetValue(uid, out var name))
+            if (!_names.TryGetValue(uid, out var name))
             {
-                return name;
+                name = uid.ToString(CultureInfo.InvariantCulture);
+                _names[uid] = name;
             }
 
-            name = uid.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            _names[uid] = name;
             return name;
         }
     }
 
     private void RefreshIfChanged()
     {
-        DateTime writeTime;
         try
         {
-            writeTime = File.GetLastWriteTimeUtc(_passwdPath);
+            // A missing file reads as 1601-01-01, so it is tried once, not on every call.
+            var writeTime = File.GetLastWriteTimeUtc(_passwdPath);
+            if (writeTime == _loadedWriteTime)
+            {
+                return;
+            }
+
+            _loadedWriteTime = writeTime;
+            _names = Parse(File.ReadLines(_passwdPath));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return;
+            // Keep the names we had: an unreadable passwd file shows uids as numbers, never fails attribution.
         }
+    }
 
-        if (writeTime == _loadedWriteTime)
-        {
-            return;
-        }
-
+    /// <summary>The first entry for a uid wins, as in getpwuid; lines that are not entries are skipped.</summary>
+    internal static Dictionary<int, string> Parse(IEnumerable<string> lines)
+    {
         var names = new Dictionary<int, string>();
-        try
+        foreach (var line in lines)
         {
-            foreach (var line in File.ReadLines(_passwdPath))
+            var span = line.AsSpan();
+            var nameEnd = span.IndexOf(':');
+            if (nameEnd <= 0 || span.StartsWith("#") || span.StartsWith("+") || span.StartsWith("-"))
             {
-                // name:password:uid:gid:gecos:home:shell
-                var parts = line.Split(':');
-                if (parts.Length >= 3 && int.TryParse(parts[2], out var uid) && parts[0].Length > 0)
-                {
-                    names.TryAdd(uid, parts[0]);
-                }
+                continue;
+            }
+
+            var afterPassword = span[(nameEnd + 1)..];
+            var passwordEnd = afterPassword.IndexOf(':');
+            if (passwordEnd < 0)
+            {
+                continue;
+            }
+
+            var uidField = afterPassword[(passwordEnd + 1)..];
+            var uidEnd = uidField.IndexOf(':');
+            if (int.TryParse(uidEnd < 0 ? uidField : uidField[..uidEnd], NumberStyles.None, CultureInfo.InvariantCulture, out var uid))
+            {
+                names.TryAdd(uid, line[..nameEnd]);
             }
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return;
-        }
 
-        _names = names;
-        _loadedWriteTime = writeTime;
+        return names;
     }
 }

@@ -3,7 +3,7 @@ namespace PortDashboard.Core.Sockets;
 /// <summary>
 /// A process that holds a socket. Identified by (<see cref="Pid"/>, <see cref="StartTime"/>) so a reused PID
 /// is never mistaken for the process that held the socket before. One instance is shared by every socket the
-/// process holds within a snapshot.
+/// process holds, and reused from snapshot to snapshot while the process lives (its name and uid are read once).
 /// </summary>
 /// <param name="Pid">Process id.</param>
 /// <param name="StartTime">Start time in clock ticks since boot (field 22 of <c>/proc/&lt;pid&gt;/stat</c>).</param>

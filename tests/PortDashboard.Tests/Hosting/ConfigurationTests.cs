@@ -1,0 +1,107 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
+using PortDashboard.Hosting;
+
+namespace PortDashboard.Tests.Hosting;
+
+public sealed class ConfigurationTests
+{
+    private static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "PortDashboard.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("PortDashboard.sln not found above " + AppContext.BaseDirectory);
+    }
+
+    private static PortDashboardOptions Bind(params (string Key, string Value)[] settings)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>("PortDashboard:" + s.Key, s.Value)))
+            .Build();
+        var options = new PortDashboardOptions();
+        options.Bind(configuration.GetSection(PortDashboardOptions.SectionName));
+        return options;
+    }
+
+    private static IReadOnlyList<string> Errors(PortDashboardOptions options) =>
+        new PortDashboardOptionsValidator().Validate(null, options) is { Failed: true } result ? [.. result.Failures!] : [];
+
+    [Fact]
+    public void The_top_level_appsettings_holds_the_documented_defaults_and_ships_with_the_app()
+    {
+        var root = RepositoryRoot();
+        var path = Path.Combine(root, "appsettings.json");
+        var configuration = new ConfigurationBuilder().AddJsonFile(path).Build();
+        var options = new PortDashboardOptions();
+        options.Bind(configuration.GetSection(PortDashboardOptions.SectionName));
+
+        var defaults = new PortDashboardOptions();
+        Assert.Equal(
+            (defaults.ProcRoot, defaults.PollInterval, defaults.AttributeOwners, defaults.ShowCommandLine, defaults.MinimumBatchInterval, defaults.DeltaHistory, defaults.SubscriberBacklog),
+            (options.ProcRoot, options.PollInterval, options.AttributeOwners, options.ShowCommandLine, options.MinimumBatchInterval, options.DeltaHistory, options.SubscriberBacklog));
+        Assert.Empty(Errors(options));
+        Assert.Equal("http://127.0.0.1:5000", configuration["Urls"]);
+
+        var readme = File.ReadAllText(Path.Combine(root, "README.md"));
+        foreach (var key in configuration.GetSection(PortDashboardOptions.SectionName).GetChildren().Select(c => c.Path).Append("Urls"))
+        {
+            Assert.Contains($"`{key}`", readme, StringComparison.Ordinal);
+        }
+
+        // The build copies the very same file beside the app (and so beside these tests).
+        Assert.Equal(File.ReadAllText(path), File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "appsettings.json")));
+    }
+
+    [Theory]
+    [InlineData("00:00:00.099")]
+    [InlineData("00:01:00.001")]
+    [InlineData("-00:00:01")]
+    public void A_poll_interval_out_of_range_is_reported_with_its_key_and_the_allowed_range(string value)
+    {
+        var error = Assert.Single(Errors(Bind(("PollInterval", value))));
+
+        Assert.StartsWith("PortDashboard:PollInterval is ", error, StringComparison.Ordinal);
+        Assert.Contains("from 100 ms to 60 s", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("00:00:00.1")]
+    [InlineData("00:01:00")]
+    public void The_limits_of_the_poll_interval_are_allowed(string value) =>
+        Assert.Empty(Errors(Bind(("PollInterval", value))));
+
+    [Fact]
+    public void Values_that_do_not_parse_are_reported_each_with_its_key()
+    {
+        var errors = Errors(Bind(("PollInterval", "soon"), ("AttributeOwners", "yes"), ("DeltaHistory", "many"), ("SubscriberBacklog", "0")));
+
+        Assert.Equal(4, errors.Count);
+        Assert.Contains(errors, e => e.StartsWith("PortDashboard:PollInterval is 'soon', which is not a time span", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("PortDashboard:AttributeOwners is 'yes'; expected true or false", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("PortDashboard:DeltaHistory is 'many'", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("PortDashboard:SubscriberBacklog is 0; it must be from 1", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task An_invalid_poll_interval_stops_the_app_at_start_up()
+    {
+        var builder = WebApplication.CreateBuilder(PortDashboardHosting.Options(
+            ["--urls=http://127.0.0.1:0", "--PortDashboard:PollInterval=00:00:00.050"]));
+        builder.AddPortDashboard();
+        await using var app = builder.Build();
+        app.MapPortDashboard();
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync(TestContext.Current.CancellationToken));
+
+        var failure = Assert.Single(error.Failures);
+        Assert.StartsWith("PortDashboard:PollInterval is 00:00:00.0500000", failure, StringComparison.Ordinal);
+        Assert.Contains("from 100 ms to 60 s", failure, StringComparison.Ordinal);
+    }
+}
