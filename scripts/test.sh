@@ -4,14 +4,18 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-# The browser tests drive Debian's chromium (a test tool cannot download its own browser here).
-if [ -d tests/PortDashboard.EndToEnd.Tests ] && [ ! -x /usr/bin/chromium ]; then
+# Debian packages the tests need: chromium for the browser tests (a test tool cannot download its own
+# browser here) and iproute2's ss, the reference the socket readers are checked against.
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v ss >/dev/null || missing+=(iproute2)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
-    echo "Installing chromium for the browser tests..."
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-      || echo "warning: could not install chromium; the browser tests will fail" >&2
+    echo "Installing ${missing[*]} for the tests..."
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null) \
+      || echo "warning: could not install ${missing[*]}; the tests that need them will fail" >&2
   else
-    echo "warning: /usr/bin/chromium is missing; run as root or 'sudo apt-get install -y chromium'" >&2
+    echo "warning: ${missing[*]} missing; run as root or 'sudo apt-get install -y ${missing[*]}'" >&2
   fi
 fi
 
