@@ -1,27 +1,34 @@
-using PortDashboard.Components;
+using PortDashboard.Hosting;
+using Serilog;
 
-var builder = WebApplication.CreateBuilder(args);
+// Logs start-up until the app's own logger (configured from appsettings.json) takes over.
+Log.Logger = new LoggerConfiguration()
+    .WriteTo.Console(formatProvider: System.Globalization.CultureInfo.InvariantCulture)
+    .CreateBootstrapLogger();
 
-// Add services to the container.
-builder.Services.AddRazorComponents()
-    .AddInteractiveServerComponents();
-
-var app = builder.Build();
-
-// Configure the HTTP request pipeline.
-if (!app.Environment.IsDevelopment())
+try
 {
-    app.UseExceptionHandler("/Error", createScopeForErrors: true);
-    // The default HSTS value is 30 days. You may want to change this for production scenarios, see https://aka.ms/aspnetcore-hsts.
-    app.UseHsts();
+    var builder = WebApplication.CreateBuilder(PortDashboardHosting.Options(args));
+    builder.AddPortDashboard();
+    var app = builder.Build();
+    app.MapPortDashboard();
+    app.Run();
+    return 0;
 }
-app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
-app.UseHttpsRedirection();
+catch (Microsoft.Extensions.Options.OptionsValidationException e)
+{
+    Log.Fatal("PortDashboard cannot start: {Errors}", string.Join("; ", e.Failures));
+    return 1;
+}
+catch (Exception e) when (e is not HostAbortedException)
+{
+    Log.Fatal(e, "PortDashboard failed to start or stopped unexpectedly: {Reason}", e.Message);
+    return 1;
+}
+finally
+{
+    Log.CloseAndFlush();
+}
 
-app.UseAntiforgery();
-
-app.MapStaticAssets();
-app.MapRazorComponents<App>()
-    .AddInteractiveServerRenderMode();
-
-app.Run();
+/// <summary>The entry point, visible to the web tests' <c>WebApplicationFactory&lt;Program&gt;</c>.</summary>
+public partial class Program;

@@ -16,6 +16,12 @@ public interface ISnapshotFeed
     /// <summary>The sequence number of the last delta published (0 before any).</summary>
     long Sequence { get; }
 
+    /// <summary>
+    /// The current snapshot and its sequence number read together, as a resync batch. Reading <see cref="Current"/>
+    /// and then <see cref="Sequence"/> may straddle a publish; this never does (in <see cref="SnapshotFeed"/>).
+    /// </summary>
+    FeedBatch CurrentBatch => new(Current, [], IsResync: true, Sequence);
+
     /// <summary>How the snapshot service is doing: last success, last failure, poll interval.</summary>
     SnapshotServiceStatus Status { get; }
 

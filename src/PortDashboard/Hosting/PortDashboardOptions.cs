@@ -1,0 +1,140 @@
+using System.Globalization;
+using Microsoft.Extensions.Options;
+
+namespace PortDashboard.Hosting;
+
+/// <summary>The <c>PortDashboard:*</c> section of appsettings.json. Every key and its default is listed in the README.</summary>
+public sealed class PortDashboardOptions
+{
+    public const string SectionName = "PortDashboard";
+
+    public static readonly TimeSpan MinimumPollInterval = TimeSpan.FromMilliseconds(100);
+    public static readonly TimeSpan MaximumPollInterval = TimeSpan.FromSeconds(60);
+
+    /// <summary>Where /proc is mounted: <c>/proc</c>, or <c>/host/proc</c> in a container.</summary>
+    public string ProcRoot { get; set; } = "/proc";
+
+    /// <summary>How often the socket table is read (100 ms to 60 s).</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Whether sockets are attributed to the processes holding them.</summary>
+    public bool AttributeOwners { get; set; } = true;
+
+    /// <summary>Whether full process command lines are read and shown (they can carry secrets).</summary>
+    public bool ShowCommandLine { get; set; }
+
+    /// <summary>The shortest time between two batches of deltas sent to one subscriber (0 to 10 s).</summary>
+    public TimeSpan MinimumBatchInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>How many of the latest deltas are kept in memory (1 to 100,000).</summary>
+    public int DeltaHistory { get; set; } = 600;
+
+    /// <summary>How many deltas a subscriber may fall behind before it is resynced (1 to 100,000).</summary>
+    public int SubscriberBacklog { get; set; } = 64;
+
+    /// <summary>Problems met while binding the section (a value that is not a number, a time span...), reported by validation.</summary>
+    internal List<string> BindingErrors { get; } = [];
+
+    /// <summary>
+    /// Reads the section key by key, so a malformed value is reported with its key and what is accepted instead of
+    /// stopping at the first conversion error. Keys this class does not know are left to other features.
+    /// </summary>
+    internal void Bind(IConfigurationSection section)
+    {
+        ProcRoot = section[nameof(ProcRoot)] is { Length: > 0 } procRoot ? procRoot : ProcRoot;
+        PollInterval = ReadTimeSpan(section, nameof(PollInterval), PollInterval);
+        AttributeOwners = ReadBool(section, nameof(AttributeOwners), AttributeOwners);
+        ShowCommandLine = ReadBool(section, nameof(ShowCommandLine), ShowCommandLine);
+        MinimumBatchInterval = ReadTimeSpan(section, nameof(MinimumBatchInterval), MinimumBatchInterval);
+        DeltaHistory = ReadInt(section, nameof(DeltaHistory), DeltaHistory);
+        SubscriberBacklog = ReadInt(section, nameof(SubscriberBacklog), SubscriberBacklog);
+    }
+
+    private TimeSpan ReadTimeSpan(IConfigurationSection section, string key, TimeSpan fallback)
+    {
+        var text = section[key];
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return fallback;
+        }
+
+        if (TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var value))
+        {
+            return value;
+        }
+
+        BindingErrors.Add($"{SectionName}:{key} is '{text}', which is not a time span; write it as hh:mm:ss[.fff], e.g. 00:00:01 or 00:00:00.250");
+        return fallback;
+    }
+
+    private bool ReadBool(IConfigurationSection section, string key, bool fallback)
+    {
+        var text = section[key];
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return fallback;
+        }
+
+        if (bool.TryParse(text, out var value))
+        {
+            return value;
+        }
+
+        BindingErrors.Add($"{SectionName}:{key} is '{text}'; expected true or false");
+        return fallback;
+    }
+
+    private int ReadInt(IConfigurationSection section, string key, int fallback)
+    {
+        var text = section[key];
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return fallback;
+        }
+
+        if (int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value))
+        {
+            return value;
+        }
+
+        BindingErrors.Add($"{SectionName}:{key} is '{text}', which is not a whole number");
+        return fallback;
+    }
+}
+
+/// <summary>Checks <see cref="PortDashboardOptions"/> at start-up; every message names its key and what is allowed.</summary>
+internal sealed class PortDashboardOptionsValidator : IValidateOptions<PortDashboardOptions>
+{
+    public ValidateOptionsResult Validate(string? name, PortDashboardOptions options)
+    {
+        var errors = new List<string>(options.BindingErrors);
+        const string section = PortDashboardOptions.SectionName;
+
+        if (options.PollInterval < PortDashboardOptions.MinimumPollInterval || options.PollInterval > PortDashboardOptions.MaximumPollInterval)
+        {
+            errors.Add($"{section}:{nameof(options.PollInterval)} is {options.PollInterval:c}; it must be from 100 ms to 60 s (00:00:00.1 to 00:01:00)");
+        }
+
+        if (options.MinimumBatchInterval < TimeSpan.Zero || options.MinimumBatchInterval > TimeSpan.FromSeconds(10))
+        {
+            errors.Add($"{section}:{nameof(options.MinimumBatchInterval)} is {options.MinimumBatchInterval:c}; it must be from 0 to 10 s (00:00:00 to 00:00:10)");
+        }
+
+        if (options.DeltaHistory is < 1 or > 100_000)
+        {
+            errors.Add($"{section}:{nameof(options.DeltaHistory)} is {options.DeltaHistory}; it must be from 1 to 100000");
+        }
+
+        if (options.SubscriberBacklog is < 1 or > 100_000)
+        {
+            errors.Add($"{section}:{nameof(options.SubscriberBacklog)} is {options.SubscriberBacklog}; it must be from 1 to 100000");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.ProcRoot))
+        {
+            errors.Add($"{section}:{nameof(options.ProcRoot)} is empty; it must name the directory where /proc is mounted");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
