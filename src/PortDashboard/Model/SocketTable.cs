@@ -44,7 +44,7 @@ public sealed class SocketTable
     /// <summary>The sequence number of the last delta applied.</summary>
     public long Sequence { get; private set; }
 
-    /// <summary>Whether a snapshot has been applied yet.</summary>
+    /// <summary>Whether a snapshot has been applied yet (the feed's empty placeholder does not count).</summary>
     public bool HasData => _started;
 
     /// <summary>Bumped on every change to the rows or their highlights.</summary>
@@ -73,8 +73,10 @@ public sealed class SocketTable
     public void Apply(FeedBatch batch, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        if (batch.IsResync)
+        if (batch.IsResync || !_started)
         {
+            // Deltas before the table holds anything (the feed started from its empty snapshot) fill it like a
+            // first snapshot: what was open before anyone looked is not "new".
             Resync(batch.Latest, batch.Sequence, now);
             return;
         }
@@ -96,6 +98,11 @@ public sealed class SocketTable
     public void Resync(Snapshot snapshot, long sequence, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
+        if (ReferenceEquals(snapshot, Snapshot.Empty) && !_started)
+        {
+            return; // the feed has no snapshot yet: keep waiting for one
+        }
+
         var first = !_started;
         _started = true;
         foreach (var socket in snapshot.Sockets)

@@ -125,9 +125,8 @@ public partial class Connections
     {
         if (Paused)
         {
-            // Read the sequence first: a delta published meanwhile is then applied again (harmlessly), never lost.
-            var sequence = Feed.Sequence;
-            _table.Resync(Feed.Current, sequence, Time.GetUtcNow());
+            // The feed's current snapshot and its sequence, read together: later deltas apply from exactly there.
+            _table.Apply(Feed.CurrentBatch, Time.GetUtcNow());
             LiveOrOwn.SetPaused(false);
         }
         else
