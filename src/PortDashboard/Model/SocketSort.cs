@@ -67,8 +67,8 @@ public readonly record struct SocketSort(SocketSortColumn Column, bool Descendin
         SocketSortColumn.State => static (a, b) => a.State.CompareTo(b.State),
         SocketSortColumn.Process => static (a, b) => string.Compare(a.ProcessName, b.ProcessName, StringComparison.OrdinalIgnoreCase),
         SocketSortColumn.User => static (a, b) => string.Compare(a.User, b.User, StringComparison.Ordinal),
-        // Oldest first when ascending, like a sort on the first-seen time.
-        SocketSortColumn.Age => static (a, b) => a.FirstSeen.CompareTo(b.FirstSeen),
+        // Youngest first when ascending: sorting by age puts new sockets on top.
+        SocketSortColumn.Age => static (a, b) => b.FirstSeen.CompareTo(a.FirstSeen),
         _ => static (a, b) => a.LocalPort.CompareTo(b.LocalPort),
     };
 

@@ -12,8 +12,10 @@ public partial class ChurnChart
         ShowDataMarkers = false,
         YAxisRequireZeroPoint = true,
         ShowToolTips = true,
+        ShowLegend = false,
         ChartPalette = ["#2e7d32", "#c62828"],
         YAxisFormat = "0",
+        MaxNumYAxisTicks = 4,
     };
 
     private readonly LineChartOptions _ephemeralOptions = new()
@@ -21,8 +23,10 @@ public partial class ChurnChart
         ShowDataMarkers = false,
         YAxisRequireZeroPoint = true,
         ShowToolTips = true,
+        ShowLegend = false,
         ChartPalette = ["#1565c0"],
         YAxisFormat = "0",
+        MaxNumYAxisTicks = 4,
     };
 
     private List<ChartSeries<double>> _churn = [];
@@ -34,6 +38,11 @@ public partial class ChurnChart
 
     [Parameter, EditorRequired]
     public ChurnHistory History { get; set; } = default!;
+
+    private int Minutes => (int)Math.Round(History.Window.TotalMinutes);
+
+    /// <summary>A line needs two points; until then the chart says it is collecting.</summary>
+    private bool HasLine => History.Points.Count >= 2;
 
     /// <summary>The history's version when the parent rendered; the chart rebuilds when it moves.</summary>
     [Parameter]

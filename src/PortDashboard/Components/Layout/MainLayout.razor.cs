@@ -28,6 +28,8 @@ public partial class MainLayout
         }
     }
 
+    private string ThemeToggleText => _isDarkMode ? "Light theme" : "Dark theme";
+
     private void ToggleTheme() => _isDarkMode = !_isDarkMode;
 
     private static MudTheme CreateTheme()

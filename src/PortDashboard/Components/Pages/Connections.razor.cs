@@ -20,7 +20,7 @@ public partial class Connections
     public const int RowHeight = 28;
 
     private static readonly PortRange[] AllRanges = [PortRange.WellKnown, PortRange.Registered, PortRange.Ephemeral];
-    private const string GridHeight = "calc(100vh - 330px)";
+    private const string GridHeight = "calc(100vh - 262px)";
 
     private readonly SocketTable _table = new();
     private readonly Func<GridStateVirtualize<SocketRow>, CancellationToken, Task<GridData<SocketRow>>> _loadRows;
