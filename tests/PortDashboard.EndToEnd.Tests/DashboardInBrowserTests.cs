@@ -83,6 +83,17 @@ public sealed partial class DashboardInBrowserTests(PublishedApp app, ITestOutpu
         await Expect(page.Locator(".range-filter [data-range=ephemeral]")).ToHaveClassAsync(new Regex("mud-chip-selected"), new() { Timeout = FirstLoad });
         await Expect(Rows(page).First).ToBeVisibleAsync(new() { Timeout = FirstLoad });
         await ExpectOnlyEphemeralRowsAsync(page);
+
+        // Back and forward move between the two views without reloading the page.
+        await page.EvaluateAsync("() => window.__portDashboardMarker = 7");
+        await page.GoBackAsync();
+        await Expect(page).Not.ToHaveURLAsync(RangeEphemeralUrl());
+        await Expect(LocalPortRow(page, wellKnown.Port)).ToBeVisibleAsync(new() { Timeout = ThreePolls * 2 });
+        await Expect(page.Locator(".range-filter .mud-chip-selected")).ToHaveCountAsync(0);
+        await page.GoForwardAsync();
+        await Expect(page).ToHaveURLAsync(RangeEphemeralUrl());
+        await ExpectOnlyEphemeralRowsAsync(page);
+        Assert.Equal(7, await page.EvaluateAsync<int>("() => window.__portDashboardMarker"));
     });
 
     [Fact]
