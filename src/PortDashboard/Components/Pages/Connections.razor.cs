@@ -76,6 +76,16 @@ public partial class Connections
         }
     }
 
+    /// <summary>The URL's criteria the page has no control for (process, port, address, side), as their query text.</summary>
+    private string? OtherCriteria
+    {
+        get
+        {
+            var other = (_filter with { Ranges = [], Protocols = [], States = [], Text = null }).ToQueryString();
+            return other.Length == 0 ? null : Uri.UnescapeDataString(other).Replace("&", " · ", StringComparison.Ordinal);
+        }
+    }
+
     protected override void OnInitialized()
     {
         _now = Time.GetUtcNow();
@@ -142,6 +152,9 @@ public partial class Connections
     private Task OnProtocolsChanged(IReadOnlyCollection<TransportProtocol>? protocols) => SetFilterAsync(_filter.WithProtocols(protocols ?? []));
 
     private Task OnStatesChanged(IReadOnlyCollection<SocketState>? states) => SetFilterAsync(_filter.WithStates(states ?? []));
+
+    private Task ClearOtherCriteriaAsync() =>
+        SetFilterAsync(_filter with { Processes = [], Ports = [], Addresses = [], Side = EndpointSide.Both });
 
     private Task OnTextChanged(string? text) => SetFilterAsync(_filter.WithText(text), replaceHistory: true);
 

@@ -75,6 +75,23 @@ public sealed class ConnectionsTests : DashboardTestContext
     }
 
     [Fact]
+    public void Url_criteria_without_a_control_show_as_a_chip_that_clears_them()
+    {
+        Feed.SetCurrent(Initial);
+        Navigation.NavigateTo("/?proto=tcp&port=22,8000-8999");
+        var page = Render<Connections>();
+        page.WaitForAssertion(() => Assert.Equal("sshd (812)", Assert.Single(Rows(page)).QuerySelector(".col-process")!.TextContent.Trim()), WaitTimeout);
+
+        var chip = page.Find(".other-criteria");
+        Assert.Contains("port=22,8000-8999", chip.TextContent, StringComparison.Ordinal);
+        page.Find(".other-criteria .mud-chip-close-button").Click();
+
+        page.WaitForAssertion(() => Assert.Equal(4, Rows(page).Count), WaitTimeout);
+        Assert.EndsWith("/?proto=tcp", Navigation.Uri, StringComparison.Ordinal);
+        Assert.Empty(page.FindAll(".other-criteria"));
+    }
+
+    [Fact]
     public void Going_back_to_an_earlier_url_restores_its_filter()
     {
         Feed.SetCurrent(Initial);
