@@ -1,18 +1,33 @@
-using System.Buffers.Text;
+using System.Buffers.Binary;
 using PortDashboard.Core.Sockets;
 
 namespace PortDashboard.Core.Reading;
 
 /// <summary>
 /// Parses the text of <c>/proc/net/{tcp,tcp6,udp,udp6}</c> from bytes, allocating nothing per line but the
-/// <see cref="Socket"/> itself. Addresses are the kernel's in-memory words printed as hex: IPv4 is one
-/// little-endian 32-bit word, IPv6 four of them. A line that cannot be parsed is skipped and recorded in
-/// <see cref="MalformedInput"/>; nothing throws.
+/// <see cref="Socket"/> itself.
 /// </summary>
+/// <remarks>
+/// <para>A line is <c>sl local_address rem_address st tx_queue:rx_queue tr:tm-&gt;when retrnsmt uid timeout inode</c>
+/// followed by more columns that differ between TCP, UDP, TIME_WAIT and kernel versions. Those ten columns are
+/// checked and read; anything after <c>inode</c> is accepted unread, because kernels append fields.</para>
+/// <para>Addresses are the kernel's in-memory words printed as hex: IPv4 is one little-endian 32-bit word, IPv6
+/// four of them; the port is four hex digits in host order. A state number the kernel does not define today is kept
+/// as <see cref="SocketState.Unknown"/> rather than dropped (kernels add states, as they add columns).</para>
+/// <para>A line that cannot be read is skipped and recorded in <see cref="MalformedInput"/> with its line number,
+/// the column at fault and the raw text; the rest of the file is read and nothing throws. The first line is
+/// skipped when it is the header; blank lines are ignored; <c>\r\n</c> line ends are accepted.</para>
+/// </remarks>
 public static class ProcNetParser
 {
-    // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode [more...]
-    private const int ColumnsRequired = 10;
+    /// <summary>The columns read, in the kernel's header words.</summary>
+    internal static readonly string[] ColumnNames =
+        ["sl", "local_address", "rem_address", "st", "tx_queue:rx_queue", "tr:tm->when", "retrnsmt", "uid", "timeout", "inode"];
+
+    /// <summary>How many columns a line needs: <c>sl</c> through <c>inode</c>.</summary>
+    public const int ColumnsRequired = 10;
+
+    private const int QuotedTextLimit = 48;
 
     public static void Parse(
         ReadOnlySpan<byte> content,
@@ -22,84 +37,146 @@ public static class ProcNetParser
         MalformedInput malformed,
         string source)
     {
-        var first = true;
+        var lineNumber = 0;
         while (!content.IsEmpty)
         {
+            lineNumber++;
+            ReadOnlySpan<byte> line;
             var newline = content.IndexOf((byte)'\n');
-            var line = newline < 0 ? content : content[..newline];
-            content = newline < 0 ? default : content[(newline + 1)..];
-            if (!line.IsEmpty && line[^1] == (byte)'\r')
+            if (newline < 0)
             {
-                line = line[..^1];
-            }
-
-            if (first)
-            {
-                first = false;
-                if (line.IndexOf("local_address"u8) >= 0)
-                {
-                    continue; // the header
-                }
-            }
-
-            if (line.Trim((byte)' ').IsEmpty)
-            {
-                continue;
-            }
-
-            var error = TryParseLine(line, protocol, family, out var socket);
-            if (error is null)
-            {
-                into.Add(socket!);
+                line = content;
+                content = default;
             }
             else
             {
-                malformed.Add(source, error, line);
+                line = content[..newline];
+                content = content[(newline + 1)..];
+            }
+
+            if (lineNumber == 1 && line.IndexOf("local_address"u8) >= 0)
+            {
+                continue; // the header
+            }
+
+            var error = TryParseLine(line, protocol, family, out var socket);
+            if (socket is not null)
+            {
+                into.Add(socket);
+            }
+            else if (error is not null)
+            {
+                malformed.Add($"{source}:{lineNumber}", error, line);
             }
         }
     }
 
-    /// <summary>Parses one table line; returns null on success, else why the line was rejected.</summary>
+    /// <summary>
+    /// Parses one table line. Returns null with a socket on success, null without one for a blank line, and
+    /// otherwise why the line was rejected, naming the column at fault.
+    /// </summary>
     internal static string? TryParseLine(ReadOnlySpan<byte> line, TransportProtocol protocol, IpVersion family, out Socket? socket)
     {
         socket = null;
-        Span<Range> columns = stackalloc Range[ColumnsRequired];
-        var count = SplitColumns(line, columns);
-        if (count < ColumnsRequired)
+        var columns = new ColumnCursor(line);
+        if (!columns.TryNext(out var column))
         {
-            return $"expected at least {ColumnsRequired} columns, found {count}";
+            return null; // blank (or only white space, e.g. a lone '\r')
         }
 
-        if (!TryParseEndpoint(line[columns[1]], family, out var local, out var localError))
+        if (column.Length < 2 || column[^1] != (byte)':' || !TryParseDecimal(column[..^1], 10, out _))
         {
-            return "local address: " + localError;
+            return Rejected(0, column, "is not a slot number followed by ':'");
         }
 
-        if (!TryParseEndpoint(line[columns[2]], family, out var remote, out var remoteError))
+        if (!columns.TryNext(out column))
         {
-            return "remote address: " + remoteError;
+            return Missing(columns.Count);
         }
 
-        if (!TryParseHex(line[columns[3]], out var kernelState) || kernelState is 0 or > 12)
+        if (!TryParseEndpoint(column, family, out var local, out var problem))
         {
-            return "state is not a kernel TCP state (01-0C)";
+            return Rejected(1, column, problem);
         }
 
-        var queues = line[columns[4]];
-        var colon = queues.IndexOf((byte)':');
-        if (colon < 0 || !TryParseHex(queues[..colon], out var tx) || !TryParseHex(queues[(colon + 1)..], out var rx))
+        if (!columns.TryNext(out column))
         {
-            return "queues are not tx:rx in hex";
+            return Missing(columns.Count);
         }
 
-        if (!TryParseDecimal(line[columns[7]], out var uid) || uid > int.MaxValue)
+        if (!TryParseEndpoint(column, family, out var remote, out problem))
         {
-            return "uid is not a number";
+            return Rejected(2, column, problem);
         }
 
-        if (!TryParseDecimal(line[columns[9]], out var inode) || inode > long.MaxValue)
+        if (!columns.TryNext(out column))
         {
-            return "inode is not a number";
+            return Missing(columns.Count);
+        }
+
+        if (column.Length != 2 || !TryParseHex(column, out var kernelState))
+        {
+            return Rejected(3, column, "is not 2 hex digits");
+        }
+
+        if (!columns.TryNext(out column))
+        {
+            return Missing(columns.Count);
+        }
+
+        if (!TryParseHexPair(column, out var tx, out var rx) || tx > long.MaxValue || rx > long.MaxValue)
+        {
+            return Rejected(4, column, "is not two hex numbers joined by ':'");
+        }
+
+        if (!columns.TryNext(out column))
+        {
+            return Missing(columns.Count);
+        }
+
+        if (!TryParseHexPair(column, out _, out _))
+        {
+            return Rejected(5, column, "is not two hex numbers joined by ':'");
+        }
+
+        if (!columns.TryNext(out column))
+        {
+            return Missing(columns.Count);
+        }
+
+        if (!TryParseHex(column, out _))
+        {
+            return Rejected(6, column, "is not a hex number");
+        }
+
+        if (!columns.TryNext(out column))
+        {
+            return Missing(columns.Count);
+        }
+
+        if (!TryParseDecimal(column, 10, out var uid) || uid > int.MaxValue)
+        {
+            return Rejected(7, column, "is not a decimal number up to 2147483647");
+        }
+
+        if (!columns.TryNext(out column))
+        {
+            return Missing(columns.Count);
+        }
+
+        if (!TryParseDecimal(column.Length > 1 && column[0] == (byte)'-' ? column[1..] : column, 10, out _))
+        {
+            return Rejected(8, column, "is not a decimal number");
+        }
+
+        if (!columns.TryNext(out column))
+        {
+            return Missing(columns.Count);
+        }
+
+        if (!TryParseDecimal(column, 19, out var inode) || inode > long.MaxValue)
+        {
+            return Rejected(9, column, "is not a decimal number up to 9223372036854775807");
         }
 
         socket = new Socket(
@@ -115,119 +192,198 @@ public static class ProcNetParser
         return null;
     }
 
-    /// <summary>Splits on runs of spaces; fills up to <paramref name="columns"/>.Length ranges and returns how many columns the line has.</summary>
-    private static int SplitColumns(ReadOnlySpan<byte> line, Span<Range> columns)
-    {
-        var count = 0;
-        var i = 0;
-        while (i < line.Length)
-        {
-            while (i < line.Length && line[i] == (byte)' ')
-            {
-                i++;
-            }
-
-            if (i >= line.Length)
-            {
-                break;
-            }
-
-            var start = i;
-            while (i < line.Length && line[i] != (byte)' ')
-            {
-                i++;
-            }
-
-            if (count < columns.Length)
-            {
-                columns[count] = new Range(start, i);
-            }
-
-            count++;
-        }
-
-        return count;
-    }
-
-    /// <summary>Parses <c>0100007F:0CEA</c> (IPv4) or 32 hex digits and a port (IPv6).</summary>
-    internal static bool TryParseEndpoint(ReadOnlySpan<byte> text, IpVersion family, out Endpoint endpoint, out string? error)
+    /// <summary>
+    /// Parses <c>0100007F:0CEA</c> (IPv4: 8 hex digits, a colon, 4 hex digits) or 32 hex digits, a colon and
+    /// 4 hex digits (IPv6). On failure <paramref name="problem"/> says which part was wrong.
+    /// </summary>
+    internal static bool TryParseEndpoint(ReadOnlySpan<byte> text, IpVersion family, out Endpoint endpoint, out string problem)
     {
         endpoint = default;
+        var addressDigits = family == IpVersion.IPv4 ? 8 : 32;
         var colon = text.IndexOf((byte)':');
         if (colon < 0)
         {
-            error = "no ':' between address and port";
+            problem = "has no ':' between address and port";
             return false;
         }
 
         var addressHex = text[..colon];
         var portHex = text[(colon + 1)..];
-        if (portHex.Length != 4 || !TryParseHex(portHex, out var port))
+        if (addressHex.Length != addressDigits || !TryParseAddress(addressHex, out var address))
         {
-            error = "port is not 4 hex digits";
+            problem = $"has an address part '{Quote(addressHex)}' that is not {addressDigits} hex digits";
             return false;
         }
 
-        NetAddress address;
-        if (family == IpVersion.IPv4)
+        if (portHex.Length != 4 || !TryParseHex(portHex, out var port))
         {
-            if (addressHex.Length != 8 || !TryParseHex(addressHex, out var word))
-            {
-                error = "IPv4 address is not 8 hex digits";
-                return false;
-            }
-
-            address = NetAddress.FromIPv4(System.Buffers.Binary.BinaryPrimitives.ReverseEndianness((uint)word));
-        }
-        else
-        {
-            if (addressHex.Length != 32
-                || !TryParseHex(addressHex[..8], out var w0)
-                || !TryParseHex(addressHex[8..16], out var w1)
-                || !TryParseHex(addressHex[16..24], out var w2)
-                || !TryParseHex(addressHex[24..], out var w3))
-            {
-                error = "IPv6 address is not 32 hex digits";
-                return false;
-            }
-
-            static ulong Swap(ulong word) => System.Buffers.Binary.BinaryPrimitives.ReverseEndianness((uint)word);
-            address = NetAddress.FromIPv6((Swap(w0) << 32) | Swap(w1), (Swap(w2) << 32) | Swap(w3));
+            problem = $"has a port part '{Quote(portHex)}' that is not 4 hex digits (0000-FFFF)";
+            return false;
         }
 
         endpoint = new Endpoint(address, (int)port);
-        error = null;
+        problem = string.Empty;
         return true;
     }
 
-    private static bool TryParseHex(ReadOnlySpan<byte> text, out ulong value)
+    /// <summary>8 hex digits (one little-endian word: IPv4) or 32 (four little-endian words: IPv6).</summary>
+    private static bool TryParseAddress(ReadOnlySpan<byte> hex, out NetAddress address)
     {
-        value = 0;
-        if (text.IsEmpty || text.Length > 16)
+        address = default;
+        if (hex.Length == 8)
         {
-            return false;
-        }
-
-        foreach (var b in text)
-        {
-            int digit = b switch
-            {
-                >= (byte)'0' and <= (byte)'9' => b - '0',
-                >= (byte)'A' and <= (byte)'F' => b - 'A' + 10,
-                >= (byte)'a' and <= (byte)'f' => b - 'a' + 10,
-                _ => -1,
-            };
-            if (digit < 0)
+            if (!TryParseHex(hex, out var word))
             {
                 return false;
             }
 
-            value = (value << 4) | (uint)digit;
+            address = NetAddress.FromIPv4(BinaryPrimitives.ReverseEndianness((uint)word));
+            return true;
         }
 
+        if (!TryParseHex(hex[..8], out var w0)
+            || !TryParseHex(hex[8..16], out var w1)
+            || !TryParseHex(hex[16..24], out var w2)
+            || !TryParseHex(hex[24..32], out var w3))
+        {
+            return false;
+        }
+
+        address = NetAddress.FromIPv6(Join(w0, w1), Join(w2, w3));
+        return true;
+
+        static ulong Join(ulong first, ulong second) =>
+            ((ulong)BinaryPrimitives.ReverseEndianness((uint)first) << 32) | BinaryPrimitives.ReverseEndianness((uint)second);
+    }
+
+    /// <summary><c>hex:hex</c>, as in <c>tx_queue:rx_queue</c> and <c>tr:tm-&gt;when</c>.</summary>
+    private static bool TryParseHexPair(ReadOnlySpan<byte> text, out ulong first, out ulong second)
+    {
+        second = 0;
+        var colon = text.IndexOf((byte)':');
+        if (colon < 0)
+        {
+            first = 0;
+            return false;
+        }
+
+        return TryParseHex(text[..colon], out first) & TryParseHex(text[(colon + 1)..], out second);
+    }
+
+    /// <summary>1 to 16 hex digits, either case.</summary>
+    private static bool TryParseHex(ReadOnlySpan<byte> text, out ulong value)
+    {
+        value = 0;
+        if ((uint)(text.Length - 1) > 15)
+        {
+            return false;
+        }
+
+        var seen = 0;
+        ulong result = 0;
+        foreach (var b in text)
+        {
+            int digit = HexValues[b];
+            seen |= digit;
+            result = (result << 4) | (uint)digit;
+        }
+
+        value = result;
+        return seen <= 0xF; // an invalid byte maps to 0xFF
+    }
+
+    /// <summary>1 to <paramref name="maxDigits"/> (at most 19) decimal digits.</summary>
+    private static bool TryParseDecimal(ReadOnlySpan<byte> text, int maxDigits, out ulong value)
+    {
+        value = 0;
+        if (text.IsEmpty || text.Length > maxDigits)
+        {
+            return false;
+        }
+
+        ulong result = 0;
+        foreach (var b in text)
+        {
+            var digit = (uint)(b - '0');
+            if (digit > 9)
+            {
+                return false;
+            }
+
+            result = (result * 10) + digit;
+        }
+
+        value = result;
         return true;
     }
 
-    private static bool TryParseDecimal(ReadOnlySpan<byte> text, out ulong value) =>
-        Utf8Parser.TryParse(text, out value, out var consumed) && consumed == text.Length;
+    private static string Rejected(int column, ReadOnlySpan<byte> text, string problem) =>
+        $"{ColumnNames[column]} '{Quote(text)}' {problem}";
+
+    private static string Missing(int found) =>
+        $"the line ends after {found} column{(found == 1 ? "" : "s")}: '{ColumnNames[found]}' is missing "
+        + $"(a line needs at least {ColumnsRequired} columns, sl through inode)";
+
+    private static string Quote(ReadOnlySpan<byte> text) =>
+        text.Length <= QuotedTextLimit
+            ? System.Text.Encoding.UTF8.GetString(text)
+            : System.Text.Encoding.UTF8.GetString(text[..QuotedTextLimit]) + "…";
+
+    /// <summary>Walks a line's columns: runs of bytes above ' ', separated by spaces (or any control byte).</summary>
+    private ref struct ColumnCursor(ReadOnlySpan<byte> line)
+    {
+        private readonly ReadOnlySpan<byte> _line = line;
+        private int _position;
+
+        /// <summary>How many columns have been returned so far.</summary>
+        public int Count { get; private set; }
+
+        public bool TryNext(out ReadOnlySpan<byte> column)
+        {
+            var line = _line;
+            var i = _position;
+            while ((uint)i < (uint)line.Length && line[i] <= (byte)' ')
+            {
+                i++;
+            }
+
+            var start = i;
+            while ((uint)i < (uint)line.Length && line[i] > (byte)' ')
+            {
+                i++;
+            }
+
+            _position = i;
+            if (i == start)
+            {
+                column = default;
+                return false;
+            }
+
+            column = line[start..i];
+            Count++;
+            return true;
+        }
+    }
+
+    /// <summary>Each byte's value as a hex digit, or 0xFF.</summary>
+    private static ReadOnlySpan<byte> HexValues =>
+    [
+        0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+        0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+        0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+        0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+        0xFF, 0x0A, 0x0B, 0x0C, 0x0D, 0x0E, 0x0F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+        0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+        0xFF, 0x0A, 0x0B, 0x0C, 0x0D, 0x0E, 0x0F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+        0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+        0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+        0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+        0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+        0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+        0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+        0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+        0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+        0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+    ];
 }
