@@ -78,10 +78,109 @@ public static class ProcNetParser
     internal static string? TryParseLine(ReadOnlySpan<byte> line, TransportProtocol protocol, IpVersion family, out Socket? socket)
     {
         socket = null;
+        if (!TryParseKernelLayout(line, family, out var fields))
+        {
+            var error = TryParseColumns(line, family, out fields, out var blank);
+            if (error is not null || blank)
+            {
+                return error;
+            }
+        }
+
+        socket = new Socket(
+            protocol,
+            family,
+            fields.Local,
+            fields.Remote,
+            SocketStates.FromKernel(protocol, fields.State),
+            (long)fields.Inode,
+            (int)fields.Uid,
+            (long)fields.TransmitQueue,
+            (long)fields.ReceiveQueue);
+        return null;
+    }
+
+    /// <summary>
+    /// The fast path: a line exactly as the kernel prints it, whose columns from <c>local_address</c> to
+    /// <c>retrnsmt</c> have fixed widths (<c>%08X:%04X %08X:%04X %02X %08X:%08X %02X:%08lX %08X</c>, IPv6 with
+    /// 32-digit addresses), is read at fixed offsets without splitting. Anything else returns false and goes to
+    /// <see cref="TryParseColumns"/>, which accepts the same lines and more, and explains rejections; so this path
+    /// only ever decides speed, never the result.
+    /// </summary>
+    private static bool TryParseKernelLayout(ReadOnlySpan<byte> line, IpVersion family, out Fields fields)
+    {
+        fields = default;
+        var p = 0;
+        while ((uint)p < (uint)line.Length && line[p] == (byte)' ')
+        {
+            p++;
+        }
+
+        var digits = p;
+        while ((uint)p < (uint)line.Length && (uint)(line[p] - '0') <= 9)
+        {
+            p++;
+        }
+
+        if (p == digits || p - digits > 10 || (uint)p >= (uint)line.Length || line[p] != (byte)':')
+        {
+            return false;
+        }
+
+        // " LLLLLLLL:PPPP RRRRRRRR:PPPP SS TTTTTTTT:RRRRRRRR TR:WHENWHEN RETRRETR " with a = 8 (IPv4) or 32 (IPv6).
+        var a = family == IpVersion.IPv4 ? 8 : 32;
+        var fixedLength = (2 * a) + 55;
+        if (line.Length - (p + 1) < fixedLength)
+        {
+            return false;
+        }
+
+        var f = line.Slice(p + 1, fixedLength);
+        var r = a + 6; // where the remote address column starts, counting its leading space
+        var q = (2 * a) + 15; // where the state is followed by its space
+        if (f[0] != (byte)' ' || f[a + 1] != (byte)':' || f[r] != (byte)' ' || f[r + a + 1] != (byte)':'
+            || f[q - 3] != (byte)' ' || f[q] != (byte)' ' || f[q + 9] != (byte)':' || f[q + 18] != (byte)' '
+            || f[q + 21] != (byte)':' || f[q + 30] != (byte)' ' || f[q + 39] != (byte)' ')
+        {
+            return false;
+        }
+
+        if (!TryParseAddress(f.Slice(1, a), out var localAddress)
+            || !TryParseHex(f.Slice(a + 2, 4), out var localPort)
+            || !TryParseAddress(f.Slice(r + 1, a), out var remoteAddress)
+            || !TryParseHex(f.Slice(r + a + 2, 4), out var remotePort)
+            || !TryParseHex(f.Slice(q - 2, 2), out var state)
+            || !TryParseHex8(f.Slice(q + 1, 8), out var tx)
+            || !TryParseHex8(f.Slice(q + 10, 8), out var rx)
+            || !TryParseHex(f.Slice(q + 19, 2), out _)
+            || !TryParseHex8(f.Slice(q + 22, 8), out _)
+            || !TryParseHex8(f.Slice(q + 31, 8), out _))
+        {
+            return false;
+        }
+
+        var columns = new ColumnCursor(line[(p + 1 + fixedLength)..]);
+        if (!columns.TryNext(out var uidText) || !TryParseDecimal(uidText, 10, out var uid) || uid > int.MaxValue
+            || !columns.TryNext(out var timeoutText) || !IsTimeout(timeoutText)
+            || !columns.TryNext(out var inodeText) || !TryParseDecimal(inodeText, 19, out var inode) || inode > long.MaxValue)
+        {
+            return false;
+        }
+
+        fields = new Fields(new Endpoint(localAddress, (int)localPort), new Endpoint(remoteAddress, (int)remotePort), (int)state, tx, rx, uid, inode);
+        return true;
+    }
+
+    /// <summary>The general path: splits the line into columns and checks each in turn, naming the first that is wrong.</summary>
+    private static string? TryParseColumns(ReadOnlySpan<byte> line, IpVersion family, out Fields fields, out bool blank)
+    {
+        fields = default;
+        blank = false;
         var columns = new ColumnCursor(line);
         if (!columns.TryNext(out var column))
         {
-            return null; // blank (or only white space, e.g. a lone '\r')
+            blank = true; // or only white space, e.g. a lone '\r'
+            return null;
         }
 
         if (column.Length < 2 || column[^1] != (byte)':' || !TryParseDecimal(column[..^1], 10, out _))
@@ -164,7 +263,7 @@ public static class ProcNetParser
             return Missing(columns.Count);
         }
 
-        if (!TryParseDecimal(column.Length > 1 && column[0] == (byte)'-' ? column[1..] : column, 10, out _))
+        if (!IsTimeout(column))
         {
             return Rejected(8, column, "is not a decimal number");
         }
@@ -179,16 +278,7 @@ public static class ProcNetParser
             return Rejected(9, column, "is not a decimal number up to 9223372036854775807");
         }
 
-        socket = new Socket(
-            protocol,
-            family,
-            local,
-            remote,
-            SocketStates.FromKernel(protocol, (int)kernelState),
-            (long)inode,
-            (int)uid,
-            (long)tx,
-            (long)rx);
+        fields = new Fields(local, remote, (int)kernelState, tx, rx, uid, inode);
         return null;
     }
 
@@ -232,19 +322,19 @@ public static class ProcNetParser
         address = default;
         if (hex.Length == 8)
         {
-            if (!TryParseHex(hex, out var word))
+            if (!TryParseHex8(hex, out var word))
             {
                 return false;
             }
 
-            address = NetAddress.FromIPv4(BinaryPrimitives.ReverseEndianness((uint)word));
+            address = NetAddress.FromIPv4(BinaryPrimitives.ReverseEndianness(word));
             return true;
         }
 
-        if (!TryParseHex(hex[..8], out var w0)
-            || !TryParseHex(hex[8..16], out var w1)
-            || !TryParseHex(hex[16..24], out var w2)
-            || !TryParseHex(hex[24..32], out var w3))
+        if (!TryParseHex8(hex[..8], out var w0)
+            | !TryParseHex8(hex[8..16], out var w1)
+            | !TryParseHex8(hex[16..24], out var w2)
+            | !TryParseHex8(hex[24..32], out var w3))
         {
             return false;
         }
@@ -252,8 +342,8 @@ public static class ProcNetParser
         address = NetAddress.FromIPv6(Join(w0, w1), Join(w2, w3));
         return true;
 
-        static ulong Join(ulong first, ulong second) =>
-            ((ulong)BinaryPrimitives.ReverseEndianness((uint)first) << 32) | BinaryPrimitives.ReverseEndianness((uint)second);
+        static ulong Join(uint first, uint second) =>
+            ((ulong)BinaryPrimitives.ReverseEndianness(first) << 32) | BinaryPrimitives.ReverseEndianness(second);
     }
 
     /// <summary><c>hex:hex</c>, as in <c>tx_queue:rx_queue</c> and <c>tr:tm-&gt;when</c>.</summary>
@@ -291,6 +381,37 @@ public static class ProcNetParser
         value = result;
         return seen <= 0xF; // an invalid byte maps to 0xFF
     }
+
+    /// <summary>
+    /// Exactly 8 hex digits, either case, eight at a time in one 64-bit word (SWAR): the text's first byte is the
+    /// word's lowest, each byte is checked to be 0-9, A-F or a-f, turned into its nibble, and the nibbles packed.
+    /// </summary>
+    private static bool TryParseHex8(ReadOnlySpan<byte> text, out uint value)
+    {
+        const ulong Ones = 0x0101010101010101;
+        const ulong High = 0x8080808080808080;
+        var v = BinaryPrimitives.ReadUInt64LittleEndian(text[..8]);
+        var folded = v | (0x20 * Ones); // A-F to a-f (v itself decides digits, so 0x10-0x19 cannot pass as 0-9)
+
+        // For bytes below 0x80, (x + 0x80 - n) has its top bit set exactly when x >= n.
+        var digit = (v + ((0x80 - 0x30) * Ones)) & ~(v + ((0x80 - 0x3A) * Ones));
+        var letter = (folded + ((0x80 - 0x61) * Ones)) & ~(folded + ((0x80 - 0x67) * Ones));
+        if ((((digit | letter) & High) != High) | ((v & High) != 0))
+        {
+            value = 0;
+            return false;
+        }
+
+        var nibbles = (v & (0x0F * Ones)) + (((v >> 6) & Ones) * 9); // letters have bit 6 set: 'A' & 0xF = 1, + 9
+        var bytes = ((nibbles & 0x00FF00FF00FF00FF) << 4) | ((nibbles >> 8) & 0x00FF00FF00FF00FF);
+        var halves = ((bytes & 0x0000FFFF0000FFFF) << 8) | ((bytes >> 16) & 0x0000FFFF0000FFFF);
+        value = (uint)(((halves & 0xFFFFFFFF) << 16) | (halves >> 32));
+        return true;
+    }
+
+    /// <summary>The <c>timeout</c> column: a decimal number, possibly negative.</summary>
+    private static bool IsTimeout(ReadOnlySpan<byte> text) =>
+        TryParseDecimal(text.Length > 1 && text[0] == (byte)'-' ? text[1..] : text, 10, out _);
 
     /// <summary>1 to <paramref name="maxDigits"/> (at most 19) decimal digits.</summary>
     private static bool TryParseDecimal(ReadOnlySpan<byte> text, int maxDigits, out ulong value)
@@ -365,6 +486,9 @@ public static class ProcNetParser
             return true;
         }
     }
+
+    private readonly record struct Fields(
+        Endpoint Local, Endpoint Remote, int State, ulong TransmitQueue, ulong ReceiveQueue, ulong Uid, ulong Inode);
 
     /// <summary>Each byte's value as a hex digit, or 0xFF.</summary>
     private static ReadOnlySpan<byte> HexValues =>

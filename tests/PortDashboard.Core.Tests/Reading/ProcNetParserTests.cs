@@ -190,6 +190,43 @@ public class ProcNetParserTests
         }
     }
 
+    [Fact]
+    public void Every_byte_value_in_every_address_digit_is_accepted_exactly_when_it_is_a_hex_digit()
+    {
+        // The address words are read eight digits at a time; check that against a plain per-digit reading.
+        const string Hex = "0123456789ABCDEFabcdef";
+        for (var position = 0; position < 32; position++)
+        {
+            for (var b = 0; b < 256; b++)
+            {
+                var digits = "00000000000000000000000001000000".ToCharArray();
+                digits[position] = (char)b;
+                var text = new byte[37];
+                for (var i = 0; i < 32; i++)
+                {
+                    text[i] = (byte)digits[i];
+                }
+
+                ":0050"u8.CopyTo(text.AsSpan(32));
+                var ok = ProcNetParser.TryParseEndpoint(text, IpVersion.IPv6, out var endpoint, out _);
+
+                Assert.True(ok == Hex.Contains((char)b), $"byte 0x{b:X2} at digit {position}: accepted={ok}");
+                if (ok)
+                {
+                    var expected = new byte[16];
+                    for (var word = 0; word < 4; word++)
+                    {
+                        var value = uint.Parse(new string(digits, word * 8, 8), System.Globalization.NumberStyles.HexNumber);
+                        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(expected.AsSpan(word * 4), value); // as in the kernel's memory
+                    }
+
+                    Assert.Equal(new IPAddress(expected), endpoint.Address.ToIPAddress());
+                    Assert.Equal(80, endpoint.Port);
+                }
+            }
+        }
+    }
+
     internal static List<Socket> ParseText(string text, TransportProtocol protocol, IpVersion family, out MalformedInput malformed)
     {
         var sockets = new List<Socket>();
