@@ -5,7 +5,7 @@ using BenchmarkDotNet.Running;
 
 namespace PortDashboard.Benchmarks;
 
-/// <summary>Mean time or allocated bytes divided by the sockets in the table (blank for benchmarks of one socket).</summary>
+/// <summary>Median time or allocated bytes divided by the sockets in the table ("-" for the one-socket benchmark).</summary>
 internal sealed class PerSocketColumn(PerSocketColumn.Kind kind, int sockets) : IColumn
 {
     public enum Kind
@@ -29,7 +29,7 @@ internal sealed class PerSocketColumn(PerSocketColumn.Kind kind, int sockets) : 
     public UnitType UnitType => UnitType.Dimensionless;
 
     public string Legend => kind == Kind.Time
-        ? $"Mean time divided by the {sockets:N0} sockets of the table"
+        ? $"Median time divided by the {sockets:N0} sockets of the table"
         : $"Allocated bytes divided by the {sockets:N0} sockets of the table";
 
     public bool IsAvailable(Summary summary) => true;
@@ -47,7 +47,7 @@ internal sealed class PerSocketColumn(PerSocketColumn.Kind kind, int sockets) : 
         }
 
         return kind == Kind.Time
-            ? string.Create(CultureInfo.InvariantCulture, $"{report.ResultStatistics.Mean / sockets:F1} ns")
+            ? string.Create(CultureInfo.InvariantCulture, $"{report.ResultStatistics.Median / sockets:F1} ns")
             : string.Create(CultureInfo.InvariantCulture, $"{(double)report.GcStats.GetBytesAllocatedPerOperation(benchmarkCase)! / sockets:F1} B");
     }
 }

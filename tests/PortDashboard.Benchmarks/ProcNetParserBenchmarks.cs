@@ -1,5 +1,6 @@
 using System.Text;
 using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
 using PortDashboard.Core.Reading;
@@ -70,12 +71,16 @@ public class ProcNetParserBenchmarks
         return sockets;
     }
 
-    /// <summary>A short job (2 shared cores), plus the per-socket columns.</summary>
+    /// <summary>
+    /// A short job (2 cores shared with other work), with Min and Median beside the Mean so that a run disturbed
+    /// by other processes still shows what one undisturbed parse costs, plus the per-socket columns.
+    /// </summary>
     private sealed class Config : ManualConfig
     {
         public Config()
         {
-            AddJob(Job.Default.WithLaunchCount(1).WithWarmupCount(3).WithIterationCount(15));
+            AddJob(Job.Default.WithLaunchCount(1).WithWarmupCount(3).WithIterationCount(20));
+            AddColumn(StatisticColumn.Min, StatisticColumn.Median);
             AddColumn(new PerSocketColumn(PerSocketColumn.Kind.Time, Lines), new PerSocketColumn(PerSocketColumn.Kind.Allocated, Lines));
         }
     }

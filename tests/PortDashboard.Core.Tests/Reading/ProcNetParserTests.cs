@@ -227,6 +227,79 @@ public class ProcNetParserTests
         }
     }
 
+    [Theory]
+    [InlineData("a uid of six digits", "   0: 0100007F:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000 100000        0 4242 1 0000000000000000 100 0 0 10 0", "uid=100000 inode=4242")]
+    [InlineData("a negative timeout", "   0: 0100007F:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000       -1 4242 1 0000000000000000 100 0 0 10 0", "uid=1000 inode=4242")]
+    [InlineData("the largest inode", "   0: 0100007F:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 9223372036854775807 1 0000000000000000", "uid=0 inode=9223372036854775807")]
+    [InlineData("a 16-digit inode", "   0: 0100007F:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1234567890123456 1 0000000000000000", "uid=0 inode=1234567890123456")]
+    [InlineData("the inode ending the line", "   0: 0100007F:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242", "uid=0 inode=4242")]
+    [InlineData("a slot of five digits", "10000: 0100007F:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1 0000000000000000 100 0 0 10 0", "uid=0 inode=4242")]
+    [InlineData("queues wider than the kernel's 8 digits", "   0: 0100007F:0016 00000000:0000 0A 0000000000:000000000A 00:00000000 00000000     0        0 4242 1 0000000000000000", "uid=0 inode=4242")]
+    public void Lines_outside_the_kernel_s_usual_widths_are_still_read(string name, string line, string expected)
+    {
+        var socket = Assert.Single(ParseText(line, TransportProtocol.Tcp, IpVersion.IPv4, out var malformed));
+
+        Assert.True(malformed.Count == 0, name);
+        Assert.EndsWith(expected, Describe(socket));
+        Assert.StartsWith("TCP IPv4 127.0.0.1:22 0.0.0.0:0 LISTEN", Describe(socket));
+    }
+
+    [Fact]
+    public void The_fast_path_and_the_column_by_column_path_agree_on_every_mutated_line()
+    {
+        // The fast path may only change speed: on kernel lines and on tens of thousands of damaged copies of
+        // them, both paths must accept the same lines with the same values and reject the same lines.
+        var random = new Random(11);
+        var alphabet = " \t:-0123456789ABCDEFGabcdefg\r\u0000\u00ff"u8.ToArray();
+        var checkedLines = 0;
+        foreach (var ipv6 in new[] { false, true })
+        {
+            var family = ipv6 ? IpVersion.IPv6 : IpVersion.IPv4;
+            var lines = ProcNetTableGenerator.Tcp(400, ipv6, seed: 3).Text.Split('\n')[1..^1];
+            foreach (var text in lines)
+            {
+                var original = Encoding.ASCII.GetBytes(text);
+                Compare(original);
+                for (var mutation = 0; mutation < 40; mutation++)
+                {
+                    var bytes = new List<byte>(original);
+                    var at = random.Next(Math.Min(bytes.Count, ipv6 ? 170 : 110));
+                    switch (random.Next(3))
+                    {
+                        case 0:
+                            bytes[at] = alphabet[random.Next(alphabet.Length)];
+                            break;
+                        case 1:
+                            bytes.Insert(at, alphabet[random.Next(alphabet.Length)]);
+                            break;
+                        default:
+                            bytes.RemoveAt(at);
+                            break;
+                    }
+
+                    Compare([.. bytes]);
+                }
+            }
+
+            void Compare(byte[] line)
+            {
+                var fastError = ProcNetParser.TryParseLine(line, TransportProtocol.Tcp, family, out var fast);
+                var slowError = ProcNetParser.TryParseLine(line, TransportProtocol.Tcp, family, out var slow, kernelLayoutFirst: false);
+                var shown = Encoding.Latin1.GetString(line);
+                Assert.True(fastError == slowError, $"errors differ for '{shown}': '{fastError}' vs '{slowError}'");
+                Assert.True((fast is null) == (slow is null), $"only one path accepted '{shown}'");
+                if (fast is not null)
+                {
+                    Assert.True(Describe(fast) == Describe(slow!), $"'{shown}': {Describe(fast)} vs {Describe(slow!)}");
+                }
+
+                checkedLines++;
+            }
+        }
+
+        Assert.Equal(2 * 400 * 41, checkedLines);
+    }
+
     internal static List<Socket> ParseText(string text, TransportProtocol protocol, IpVersion family, out MalformedInput malformed)
     {
         var sockets = new List<Socket>();
