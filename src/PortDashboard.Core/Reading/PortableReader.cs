@@ -11,6 +11,9 @@ namespace PortDashboard.Core.Reading;
 /// </summary>
 public sealed class PortableReader : ISocketTableReader
 {
+    private static readonly IPEndPoint AnyV4 = new(IPAddress.Any, 0);
+    private static readonly IPEndPoint AnyV6 = new(IPAddress.IPv6Any, 0);
+
     public string Name => "portable";
 
     public bool SupportsAttribution => false;
@@ -19,31 +22,38 @@ public sealed class PortableReader : ISocketTableReader
     {
         var properties = IPGlobalProperties.GetIPGlobalProperties();
         var sockets = new List<Socket>();
+        var seen = new HashSet<SocketKey>();
         foreach (var connection in properties.GetActiveTcpConnections())
         {
-            sockets.Add(Create(TransportProtocol.Tcp, connection.LocalEndPoint, connection.RemoteEndPoint, Map(connection.State)));
+            Add(Create(TransportProtocol.Tcp, connection.LocalEndPoint, connection.RemoteEndPoint, Map(connection.State)));
         }
 
-        var anyV4 = new IPEndPoint(IPAddress.Any, 0);
-        var anyV6 = new IPEndPoint(IPAddress.IPv6Any, 0);
+        cancellationToken.ThrowIfCancellationRequested();
         foreach (var listener in properties.GetActiveTcpListeners())
         {
-            var remote = listener.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? anyV6 : anyV4;
-            var socket = Create(TransportProtocol.Tcp, listener, remote, SocketState.Listen);
-            if (!sockets.Exists(s => s.Key == socket.Key))
+            Add(Create(TransportProtocol.Tcp, listener, WildcardFor(listener), SocketState.Listen));
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        foreach (var listener in properties.GetActiveUdpListeners())
+        {
+            Add(Create(TransportProtocol.Udp, listener, WildcardFor(listener), SocketState.Unconnected));
+        }
+
+        return new SocketTableRead(sockets, new MalformedInput());
+
+        // Some platforms list a listener among the connections too: with no inode to tell them apart, keep one per key.
+        void Add(Socket socket)
+        {
+            if (seen.Add(socket.Key))
             {
                 sockets.Add(socket);
             }
         }
-
-        foreach (var listener in properties.GetActiveUdpListeners())
-        {
-            var remote = listener.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? anyV6 : anyV4;
-            sockets.Add(Create(TransportProtocol.Udp, listener, remote, SocketState.Unconnected));
-        }
-
-        return new SocketTableRead(sockets, new MalformedInput());
     }
+
+    private static IPEndPoint WildcardFor(IPEndPoint local) =>
+        local.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? AnyV6 : AnyV4;
 
     private static Socket Create(TransportProtocol protocol, IPEndPoint local, IPEndPoint remote, SocketState state)
     {

@@ -4,9 +4,11 @@ using PortDashboard.Core.Sockets;
 namespace PortDashboard.Core.Reading;
 
 /// <summary>
-/// Reads <c>/proc/net/{tcp,tcp6,udp,udp6}</c> under a proc root. A table that is absent (IPv6 disabled) is
-/// skipped; if <c>net/tcp</c> itself is missing or unreadable the read throws, so the caller can report it.
-/// Not thread-safe: one instance reuses its read buffer between polls.
+/// Reads <c>/proc/net/{tcp,tcp6,udp,udp6}</c> under a proc root. <c>tcp6</c>, <c>udp</c> or <c>udp6</c> being
+/// absent (a kernel without IPv6) is not an error: that table is skipped. <c>net/tcp</c> being absent means the
+/// root is not a Linux proc root: the read throws a <see cref="FileNotFoundException"/> that says so.
+/// Malformed lines never throw (see <see cref="ProcNetParser"/>). Not thread-safe: one instance reuses its read
+/// buffer between polls.
 /// </summary>
 public sealed class ProcNetReader : ISocketTableReader
 {
@@ -22,7 +24,11 @@ public sealed class ProcNetReader : ISocketTableReader
     private byte[] _buffer = new byte[64 * 1024];
     private int _expectedSockets = 64;
 
-    public ProcNetReader(string procRoot) => _procRoot = procRoot;
+    public ProcNetReader(string procRoot)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(procRoot);
+        _procRoot = procRoot;
+    }
 
     public string Name => "proc-net";
 
@@ -44,8 +50,17 @@ public sealed class ProcNetReader : ISocketTableReader
             {
                 length = ReadWholeFile(path);
             }
-            catch (Exception e) when (file != "tcp" && e is FileNotFoundException or DirectoryNotFoundException)
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
             {
+                if (file == "tcp")
+                {
+                    throw new FileNotFoundException(
+                        $"{path} does not exist, so {_procRoot} is not a Linux proc root with socket tables "
+                        + "(mount the host's /proc there, or use the portable reader).",
+                        path,
+                        e);
+                }
+
                 continue; // no IPv6, or no UDP table in this namespace
             }
 

@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(PortDashboard.Benchmarks.ProcNetParserBenchmarks).Assembly).Run(args);
