@@ -6,7 +6,7 @@ namespace PortDashboard.Core.Sockets;
 /// <summary>An immutable, complete socket table at one instant, with how it was taken.</summary>
 public sealed class Snapshot
 {
-    private Dictionary<SocketKey, Socket>? _byKey;
+    private readonly Dictionary<SocketKey, Socket> _byKey;
 
     public Snapshot(
         ImmutableArray<Socket> sockets,
@@ -18,7 +18,8 @@ public sealed class Snapshot
         string hostName,
         int malformedLines = 0)
     {
-        Sockets = sockets.IsDefault ? [] : sockets;
+        // A dump is not atomic: under churn the kernel can list one socket twice. The table keeps the first.
+        (Sockets, _byKey) = Deduplicate(sockets.IsDefault ? [] : sockets);
         TakenAt = takenAt;
         Duration = duration;
         Reader = reader;
@@ -53,13 +54,12 @@ public sealed class Snapshot
 
     public int Count => Sockets.Length;
 
-    /// <summary>The sockets by key, built once on first use (diffing, lookups).</summary>
-    public IReadOnlyDictionary<SocketKey, Socket> ByKey => _byKey ??= BuildIndex(Sockets);
+    /// <summary>The sockets by key (diffing, lookups).</summary>
+    public IReadOnlyDictionary<SocketKey, Socket> ByKey => _byKey;
 
-    public bool TryGet(SocketKey key, out Socket socket) =>
-        ((Dictionary<SocketKey, Socket>)ByKey).TryGetValue(key, out socket!);
+    public bool TryGet(SocketKey key, out Socket socket) => _byKey.TryGetValue(key, out socket!);
 
-    private static Dictionary<SocketKey, Socket> BuildIndex(ImmutableArray<Socket> sockets)
+    private static (ImmutableArray<Socket> Sockets, Dictionary<SocketKey, Socket> ByKey) Deduplicate(ImmutableArray<Socket> sockets)
     {
         var index = new Dictionary<SocketKey, Socket>(sockets.Length);
         foreach (var socket in sockets)
@@ -67,6 +67,20 @@ public sealed class Snapshot
             index.TryAdd(socket.Key, socket);
         }
 
-        return index;
+        if (index.Count == sockets.Length)
+        {
+            return (sockets, index);
+        }
+
+        var unique = ImmutableArray.CreateBuilder<Socket>(index.Count);
+        foreach (var socket in sockets)
+        {
+            if (ReferenceEquals(index[socket.Key], socket))
+            {
+                unique.Add(socket);
+            }
+        }
+
+        return (unique.MoveToImmutable(), index);
     }
 }
