@@ -75,8 +75,9 @@ public static class PortDashboardHosting
     public static IServiceCollection AddPortDashboardMonitoring(this IServiceCollection services)
     {
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton(provider =>
-            SocketTableReaders.CreateDefault(provider.GetRequiredService<IOptions<PortDashboardOptions>>().Value.ProcRoot));
+        // Re-chooses the reader after a failure: a proc root that is missing at start or vanishes later recovers by itself.
+        services.TryAddSingleton<ISocketTableReader>(provider =>
+            new ReselectingReader(provider.GetRequiredService<IOptions<PortDashboardOptions>>().Value.ProcRoot));
         services.TryAddSingleton(provider =>
         {
             var options = provider.GetRequiredService<IOptions<PortDashboardOptions>>().Value;
