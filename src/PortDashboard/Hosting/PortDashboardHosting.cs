@@ -8,7 +8,9 @@ using PortDashboard.Components;
 using PortDashboard.Core.Ports;
 using PortDashboard.Core.Reading;
 using PortDashboard.Hubs;
+using PortDashboard.Metrics;
 using PortDashboard.Monitoring;
+using PortDashboard.Security;
 using Serilog;
 
 namespace PortDashboard.Hosting;
@@ -54,7 +56,9 @@ public static class PortDashboardHosting
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<PortDashboardOptions>, PortDashboardOptionsValidator>();
 
+        services.AddPortDashboardMetrics(); // before the snapshot service, so its first snapshot is measured too
         services.AddPortDashboardMonitoring();
+        builder.AddPortDashboardSecurity();
 
         services.TryAddSingleton(_ => ServiceNameRegistry.LoadDefault());
         services.AddSingleton(provider => new WireMapper(
@@ -117,6 +121,7 @@ public static class PortDashboardHosting
     public static WebApplication MapPortDashboard(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        app.UseSecurityHeaders();
         if (!app.Environment.IsDevelopment())
         {
             app.UseExceptionHandler("/Error", createScopeForErrors: true);
@@ -129,15 +134,19 @@ public static class PortDashboardHosting
             options.GetLevel = RequestLogLevel;
         });
         app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
+        app.UsePortDashboardSecurity();
         app.UseAntiforgery();
 
-        app.MapStaticAssets();
+        // Static files are the same for everyone and hold no data; the probe must answer a container's health check.
+        app.MapStaticAssets().AllowAnonymous();
+        app.MapSignIn();
         app.MapSnapshotApi();
-        app.MapHealthChecks(SnapshotHealthCheck.Path, SnapshotHealthCheck.EndpointOptions);
+        app.MapHealthChecks(SnapshotHealthCheck.Path, SnapshotHealthCheck.EndpointOptions).AllowAnonymous();
         app.MapHub<SocketsHub>(SocketsHub.Path);
+        app.MapPortDashboardMetrics();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
-        app.Lifetime.ApplicationStarted.Register(() => LogExposure(app));
+        app.Lifetime.ApplicationStarted.Register(() => LogStartupSummary(app));
         return app;
     }
 
@@ -157,32 +166,45 @@ public static class PortDashboardHosting
         return routine ? Serilog.Events.LogEventLevel.Debug : Serilog.Events.LogEventLevel.Information;
     }
 
-    /// <summary>Logs where the app listens and whether that is reachable from other machines.</summary>
-    private static void LogExposure(WebApplication app)
+    /// <summary>
+    /// The start-up summary (the snapshot service logs its own configuration and the OS port policy): where the app
+    /// listens, whether other machines can reach it, who may sign in, which reader it chose, its limits. Should an
+    /// address beyond loopback be bound without credentials (a listener configured in code, which start-up validation
+    /// cannot see), the app stops instead of serving it.
+    /// </summary>
+    private static void LogStartupSummary(WebApplication app)
     {
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
-        var exposed = addresses.Where(a => !IsLoopback(a)).ToList();
-        if (exposed.Count == 0)
+        var exposed = addresses.Where(a => !Exposure.IsLoopback(a)).ToList();
+        var auth = app.Services.GetRequiredService<IOptions<AuthOptions>>().Value;
+        var limits = app.Services.GetRequiredService<IOptions<LimitsOptions>>().Value;
+        var reader = app.Services.GetRequiredService<ISocketTableReader>();
+        var access = (auth.Token is not null, auth.Users.Count) switch
         {
-            app.Logger.LogInformation("Listening on {Addresses}: loopback only", addresses);
-        }
-        else
+            (false, 0) => auth.AllowAnonymousRemote ? "no sign-in (PortDashboard:Auth:AllowAnonymousRemote)" : "no sign-in",
+            (true, 0) => "sign-in with the bearer token",
+            (false, var users) => $"sign-in as one of {users} users",
+            (true, var users) => $"sign-in with the bearer token or as one of {users} users",
+        };
+        if (exposed.Count > 0 && !auth.Enabled && !auth.AllowAnonymousRemote)
         {
-            app.Logger.LogWarning(
-                "Listening on {Addresses}: {Exposed} can be reached from other machines; the dashboard shows this machine's processes and connections",
-                addresses, exposed);
+            app.Logger.LogCritical(
+                "Listening on {Exposed}, which other machines can reach, with no credentials configured (PortDashboard:Auth); stopping",
+                exposed);
+            app.Lifetime.StopApplication();
+            return;
         }
-    }
 
-    private static bool IsLoopback(string address)
-    {
-        if (!Uri.TryCreate(address, UriKind.Absolute, out var uri))
-        {
-            return false;
-        }
-
-        var host = uri.Host.Trim('[', ']');
-        return host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
-            || (System.Net.IPAddress.TryParse(host, out var ip) && System.Net.IPAddress.IsLoopback(ip));
+        app.Logger.Log(
+            exposed.Count == 0 ? LogLevel.Information : LogLevel.Warning,
+            "PortDashboard started: listening on {Addresses}, {Exposure}; {Access}; reader {Reader}{ReaderNote}; at most {HubConnections} hub connections and {RequestBodyBytes}-byte request bodies; metrics at {MetricsPath}",
+            addresses,
+            exposed.Count == 0 ? "loopback only" : $"reachable from other machines on {string.Join(", ", exposed)}",
+            access,
+            reader.Name,
+            reader is ReselectingReader { Note: { } note } ? $" ({note})" : "",
+            limits.HubConnections,
+            limits.RequestBodyBytes,
+            MetricsSetup.Path);
     }
 }

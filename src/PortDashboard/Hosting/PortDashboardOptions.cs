@@ -42,63 +42,12 @@ public sealed class PortDashboardOptions
     internal void Bind(IConfigurationSection section)
     {
         ProcRoot = section[nameof(ProcRoot)] is { Length: > 0 } procRoot ? procRoot : ProcRoot;
-        PollInterval = ReadTimeSpan(section, nameof(PollInterval), PollInterval);
-        AttributeOwners = ReadBool(section, nameof(AttributeOwners), AttributeOwners);
-        ShowCommandLine = ReadBool(section, nameof(ShowCommandLine), ShowCommandLine);
-        MinimumBatchInterval = ReadTimeSpan(section, nameof(MinimumBatchInterval), MinimumBatchInterval);
-        DeltaHistory = ReadInt(section, nameof(DeltaHistory), DeltaHistory);
-        SubscriberBacklog = ReadInt(section, nameof(SubscriberBacklog), SubscriberBacklog);
-    }
-
-    private TimeSpan ReadTimeSpan(IConfigurationSection section, string key, TimeSpan fallback)
-    {
-        var text = section[key];
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return fallback;
-        }
-
-        if (TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var value))
-        {
-            return value;
-        }
-
-        BindingErrors.Add($"{SectionName}:{key} is '{text}', which is not a time span; write it as hh:mm:ss[.fff], e.g. 00:00:01 or 00:00:00.250");
-        return fallback;
-    }
-
-    private bool ReadBool(IConfigurationSection section, string key, bool fallback)
-    {
-        var text = section[key];
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return fallback;
-        }
-
-        if (bool.TryParse(text, out var value))
-        {
-            return value;
-        }
-
-        BindingErrors.Add($"{SectionName}:{key} is '{text}'; expected true or false");
-        return fallback;
-    }
-
-    private int ReadInt(IConfigurationSection section, string key, int fallback)
-    {
-        var text = section[key];
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return fallback;
-        }
-
-        if (int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value))
-        {
-            return value;
-        }
-
-        BindingErrors.Add($"{SectionName}:{key} is '{text}', which is not a whole number");
-        return fallback;
+        PollInterval = ConfigurationValues.ReadTimeSpan(section, nameof(PollInterval), PollInterval, BindingErrors);
+        AttributeOwners = ConfigurationValues.ReadBool(section, nameof(AttributeOwners), AttributeOwners, BindingErrors);
+        ShowCommandLine = ConfigurationValues.ReadBool(section, nameof(ShowCommandLine), ShowCommandLine, BindingErrors);
+        MinimumBatchInterval = ConfigurationValues.ReadTimeSpan(section, nameof(MinimumBatchInterval), MinimumBatchInterval, BindingErrors);
+        DeltaHistory = ConfigurationValues.ReadInt(section, nameof(DeltaHistory), DeltaHistory, BindingErrors);
+        SubscriberBacklog = ConfigurationValues.ReadInt(section, nameof(SubscriberBacklog), SubscriberBacklog, BindingErrors);
     }
 }
 
