@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -133,7 +134,19 @@ public static class PortDashboardHosting
 
             options.GetLevel = RequestLogLevel;
         });
+        // People get the not-found page; APIs, the hub and probes get problem details (re-executing a POST to the API
+        // as the page would fail on the page's antiforgery check instead of saying 405).
+        app.UseWhen(context => !PortDashboardSecurity.IsPage(context.Request.Path), api => api.UseStatusCodePages());
         app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
+        app.Use((context, next) =>
+        {
+            if (!PortDashboardSecurity.IsPage(context.Request.Path) && context.Features.Get<IStatusCodePagesFeature>() is { } pages)
+            {
+                pages.Enabled = false;
+            }
+
+            return next(context);
+        });
         app.UsePortDashboardSecurity();
         app.UseAntiforgery();
 

@@ -77,13 +77,15 @@ public static class PortDashboardSecurity
 
         // The public hub: a bounded number of connections and message size; binding errors (a number where the filter
         // string goes, a wrong argument count) reach the client with their reason instead of a bare "error on the server".
+        // AddHubOptions makes SignalR use the hub's own options; the values depending on configuration come after it.
         services.AddSingleton<HubConnectionLimit>();
-        services.AddOptions<HubOptions<SocketsHub>>().Configure<IOptions<LimitsOptions>>((hub, limits) =>
+        services.AddSignalR().AddHubOptions<SocketsHub>(hub =>
         {
-            hub.MaximumReceiveMessageSize = limits.Value.HubMessageBytes;
             hub.EnableDetailedErrors = true;
             hub.AddFilter<HubConnectionLimit>();
         });
+        services.AddOptions<HubOptions<SocketsHub>>().Configure<IOptions<LimitsOptions>>((hub, limits) =>
+            hub.MaximumReceiveMessageSize = limits.Value.HubMessageBytes);
         return builder;
     }
 
