@@ -41,15 +41,20 @@ public static class PortDashboardHosting
         ArgumentNullException.ThrowIfNull(builder);
         var services = builder.Services;
 
-        AnchorLogFilePaths(builder);
-
-        // Serilog from the "Serilog" section. Each host builds its own logger and leaves the static bootstrap logger
-        // alone, so several hosts in one process (the web tests) never fight over it.
+        // Serilog from the "Serilog" section of the host's final configuration (which also holds settings added after
+        // this call, e.g. by tests). Each host builds its own logger and leaves the static bootstrap logger alone, so
+        // several hosts in one process (the web tests) never fight over it.
         services.AddSerilog(
-            (provider, logger) => logger
-                .ReadFrom.Configuration(builder.Configuration)
-                .ReadFrom.Services(provider)
-                .Enrich.FromLogContext(),
+            (provider, logger) =>
+            {
+                var configuration = provider.GetRequiredService<IConfiguration>();
+                AnchorLogFilePaths(configuration, provider.GetRequiredService<IWebHostEnvironment>().ContentRootPath);
+                var json = string.Equals(configuration[LogFormatKey], "json", StringComparison.OrdinalIgnoreCase);
+                logger
+                    .ReadFrom.Configuration(json ? AsJsonLogs(configuration) : configuration)
+                    .ReadFrom.Services(provider)
+                    .Enrich.FromLogContext();
+            },
             preserveStaticLogger: true);
 
         services.AddOptions<PortDashboardOptions>()
@@ -102,19 +107,45 @@ public static class PortDashboardHosting
         return services;
     }
 
+    /// <summary><c>PortDashboard:LogFormat</c>: <c>text</c> (the sinks' own templates) or <c>json</c>.</summary>
+    public const string LogFormatKey = PortDashboardOptions.SectionName + ":LogFormat";
+
+    private const string CompactJson = "Serilog.Formatting.Compact.CompactJsonFormatter, Serilog.Formatting.Compact";
+
+    /// <summary>
+    /// The "Serilog" section with the console and file sinks writing Serilog's compact JSON (one event per line, its
+    /// properties as fields) instead of their text templates. A formatter cannot simply be added by configuration: with
+    /// an <c>outputTemplate</c> also given, Serilog picks the sink's text overload and ignores it.
+    /// </summary>
+    private static IConfiguration AsJsonLogs(IConfiguration configuration)
+    {
+        var values = configuration.GetSection("Serilog").AsEnumerable()
+            .Where(pair => pair.Value is not null && !pair.Key.EndsWith(":Args:outputTemplate", StringComparison.OrdinalIgnoreCase))
+            .ToDictionary(pair => pair.Key, pair => pair.Value);
+        foreach (var sink in configuration.GetSection("Serilog:WriteTo").GetChildren())
+        {
+            if (sink["Name"] is "Console" or "File")
+            {
+                values[ConfigurationPath.Combine(sink.Path, "Args", "formatter")] = CompactJson;
+            }
+        }
+
+        return new ConfigurationBuilder().AddInMemoryCollection(values).Build();
+    }
+
     /// <summary>
     /// Resolves a relative <c>Serilog:WriteTo:*:Args:path</c> against the content root, not the working directory, so a
     /// published build started from anywhere writes <c>logs/</c> beside its configuration file.
     /// </summary>
-    private static void AnchorLogFilePaths(WebApplicationBuilder builder)
+    private static void AnchorLogFilePaths(IConfiguration configuration, string contentRoot)
     {
-        foreach (var sink in builder.Configuration.GetSection("Serilog:WriteTo").GetChildren())
+        foreach (var sink in configuration.GetSection("Serilog:WriteTo").GetChildren())
         {
             var key = ConfigurationPath.Combine(sink.Path, "Args", "path");
-            var path = builder.Configuration[key];
+            var path = configuration[key];
             if (!string.IsNullOrEmpty(path) && !Path.IsPathRooted(path))
             {
-                builder.Configuration[key] = Path.Combine(builder.Environment.ContentRootPath, path);
+                configuration[key] = Path.Combine(contentRoot, path);
             }
         }
     }

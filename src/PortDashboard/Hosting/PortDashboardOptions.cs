@@ -32,6 +32,9 @@ public sealed class PortDashboardOptions
     /// <summary>How many deltas a subscriber may fall behind before it is resynced (1 to 100,000).</summary>
     public int SubscriberBacklog { get; set; } = 64;
 
+    /// <summary>How the logs are written: <c>text</c> (the sinks' templates) or <c>json</c> (Serilog's compact JSON, one event per line).</summary>
+    public string LogFormat { get; set; } = "text";
+
     /// <summary>Problems met while binding the section (a value that is not a number, a time span...), reported by validation.</summary>
     internal List<string> BindingErrors { get; } = [];
 
@@ -48,6 +51,7 @@ public sealed class PortDashboardOptions
         MinimumBatchInterval = ConfigurationValues.ReadTimeSpan(section, nameof(MinimumBatchInterval), MinimumBatchInterval, BindingErrors);
         DeltaHistory = ConfigurationValues.ReadInt(section, nameof(DeltaHistory), DeltaHistory, BindingErrors);
         SubscriberBacklog = ConfigurationValues.ReadInt(section, nameof(SubscriberBacklog), SubscriberBacklog, BindingErrors);
+        LogFormat = section[nameof(LogFormat)] is { Length: > 0 } format ? format : LogFormat;
     }
 }
 
@@ -77,6 +81,11 @@ internal sealed class PortDashboardOptionsValidator : IValidateOptions<PortDashb
         if (options.SubscriberBacklog is < 1 or > 100_000)
         {
             errors.Add($"{section}:{nameof(options.SubscriberBacklog)} is {options.SubscriberBacklog}; it must be from 1 to 100000");
+        }
+
+        if (!options.LogFormat.Equals("text", StringComparison.OrdinalIgnoreCase) && !options.LogFormat.Equals("json", StringComparison.OrdinalIgnoreCase))
+        {
+            errors.Add($"{section}:{nameof(options.LogFormat)} is '{options.LogFormat}'; expected text or json");
         }
 
         if (string.IsNullOrWhiteSpace(options.ProcRoot))

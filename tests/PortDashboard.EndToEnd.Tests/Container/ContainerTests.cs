@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 
 namespace PortDashboard.EndToEnd.Tests.Container;
@@ -101,6 +102,31 @@ public sealed partial class ContainerTests(ContainerRun run) : IClassFixture<Con
             Assert.True(DateTime.UtcNow < deadline, $"the app's snapshots never showed its own listener on {port}");
             await Task.Delay(100, Cancellation); // polling interval of a condition with a deadline
         }
+    }
+
+    [Fact]
+    public async Task With_LogFormat_json_every_log_line_is_a_structured_event_and_the_start_up_summary_has_its_facts_as_properties()
+    {
+        var port = ContainerRun.FreeLoopbackPort();
+        var environment = run.Environment(port, new Dictionary<string, string> { ["PortDashboard__LogFormat"] = "json" });
+        await using var app = run.Start(environment);
+        await app.WaitUntilHealthyAsync(new Uri(environment["Urls"] + "/healthz"), StartTimeout);
+
+        JsonElement? started = null;
+        var deadline = DateTime.UtcNow + StartTimeout;
+        while (started is null)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "no start-up summary in the log:\n" + app.Output);
+            var events = app.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => JsonDocument.Parse(line).RootElement.Clone()).ToList();
+            started = events.Cast<JsonElement?>().FirstOrDefault(e => e!.Value.GetProperty("@mt").GetString()!.StartsWith("PortDashboard started", StringComparison.Ordinal));
+            await Task.Delay(100, Cancellation); // polling interval of a condition with a deadline
+        }
+
+        var summary = started.Value;
+        Assert.Equal("loopback only", summary.GetProperty("Exposure").GetString());
+        Assert.Equal("no sign-in", summary.GetProperty("Access").GetString());
+        Assert.Equal("netlink", summary.GetProperty("Reader").GetString());
+        Assert.Equal($"http://127.0.0.1:{port}", summary.GetProperty("Addresses")[0].GetString());
     }
 
     [Fact]
