@@ -88,18 +88,61 @@ public sealed class BrowserSecurityTests(ContainerRun run) : IClassFixture<Conta
         await AssertNoViolationsAsync(page, consoleErrors, app);
     }
 
+    [Fact]
+    public async Task When_the_server_restarts_the_open_page_shows_the_reconnect_ui_and_comes_back_live_by_itself()
+    {
+        var environment = run.Environment(ContainerRun.FreeLoopbackPort());
+        var baseAddress = environment["Urls"] + "/";
+        var first = run.Start(environment);
+        RunningApp? second = null;
+        try
+        {
+            await first.WaitUntilHealthyAsync(new Uri(baseAddress + "healthz"), StartTimeout);
+            var (page, consoleErrors) = await NewPageAsync(baseAddress);
+            var circuit = CircuitTalks(page);
+            await page.GotoAsync("/");
+            await circuit;
+            var modal = page.Locator("#components-reconnect-modal");
+
+            // The server goes away: Blazor notices, shows its reconnect UI and keeps retrying.
+            await first.DisposeAsync();
+            await Assertions.Expect(modal).ToHaveAttributeAsync("open", "", new() { Timeout = CircuitTimeout });
+
+            // It comes back on the same address: the page reconnects with no click (the old circuit is gone, so the
+            // reconnect UI reloads the page) and a new circuit, opened after that reload, is up and talking.
+            var again = CircuitTalks(page, afterNavigation: true);
+            second = run.Start(environment);
+            await second.WaitUntilHealthyAsync(new Uri(baseAddress + "healthz"), StartTimeout);
+            await again.WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
+            await Assertions.Expect(modal).Not.ToHaveAttributeAsync("open", "", new() { Timeout = CircuitTimeout });
+            await AssertNoViolationsAsync(page, consoleErrors, second);
+        }
+        finally
+        {
+            await first.DisposeAsync();
+            if (second is not null)
+            {
+                await second.DisposeAsync();
+            }
+        }
+    }
+
     /// <summary>Completes when Blazor's circuit WebSocket has received a frame: the circuit is up and talking.</summary>
-    private static Task CircuitTalks(IPage page)
+    /// <param name="page">The page.</param>
+    /// <param name="afterNavigation">Count only a circuit opened after the page next navigates (reloads).</param>
+    private static Task CircuitTalks(IPage page, bool afterNavigation = false)
     {
         var talked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var navigated = !afterNavigation;
+        page.FrameNavigated += (_, frame) => navigated |= frame == page.MainFrame;
         page.WebSocket += (_, socket) =>
         {
-            if (socket.Url.Contains("/_blazor", StringComparison.Ordinal))
+            if (navigated && socket.Url.Contains("/_blazor", StringComparison.Ordinal))
             {
                 socket.FrameReceived += (_, _) => talked.TrySetResult();
             }
         };
-        return talked.Task.WaitAsync(TimeSpan.FromMilliseconds(CircuitTimeout));
+        return afterNavigation ? talked.Task : talked.Task.WaitAsync(TimeSpan.FromMilliseconds(CircuitTimeout));
     }
 
     private async Task<(IPage Page, ConcurrentQueue<string> ConsoleErrors)> NewPageAsync(string baseAddress)

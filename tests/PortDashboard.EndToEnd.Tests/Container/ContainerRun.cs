@@ -185,6 +185,7 @@ public sealed class ContainerRun : IAsyncLifetime
 public sealed class RunningApp : IAsyncDisposable
 {
     private readonly ConcurrentQueue<string> _output = new();
+    private int _disposed;
 
     private RunningApp(Process process) => Process = process;
 
@@ -239,8 +240,14 @@ public sealed class RunningApp : IAsyncDisposable
         }
     }
 
+    /// <summary>Kills the process (as a crash or a container stop would) and waits for it; safe to call twice.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         if (!Process.HasExited)
         {
             Process.Kill(entireProcessTree: true);
