@@ -1,5 +1,17 @@
 using PortDashboard.Hosting;
+using PortDashboard.Security;
 using Serilog;
+
+// Commands that do not start the app: hash a password for PortDashboard:Auth:Users, probe a running app's health.
+if (HashPasswordCommand.Matches(args))
+{
+    return HashPasswordCommand.Run(args);
+}
+
+if (HealthProbe.Matches(args))
+{
+    return await HealthProbe.RunAsync(args, Console.Out);
+}
 
 // Logs start-up until the app's own logger (configured from appsettings.json) takes over.
 Log.Logger = new LoggerConfiguration()

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -8,7 +9,9 @@ using PortDashboard.Components;
 using PortDashboard.Core.Ports;
 using PortDashboard.Core.Reading;
 using PortDashboard.Hubs;
+using PortDashboard.Metrics;
 using PortDashboard.Monitoring;
+using PortDashboard.Security;
 using Serilog;
 
 namespace PortDashboard.Hosting;
@@ -38,15 +41,20 @@ public static class PortDashboardHosting
         ArgumentNullException.ThrowIfNull(builder);
         var services = builder.Services;
 
-        AnchorLogFilePaths(builder);
-
-        // Serilog from the "Serilog" section. Each host builds its own logger and leaves the static bootstrap logger
-        // alone, so several hosts in one process (the web tests) never fight over it.
+        // Serilog from the "Serilog" section of the host's final configuration (which also holds settings added after
+        // this call, e.g. by tests). Each host builds its own logger and leaves the static bootstrap logger alone, so
+        // several hosts in one process (the web tests) never fight over it.
         services.AddSerilog(
-            (provider, logger) => logger
-                .ReadFrom.Configuration(builder.Configuration)
-                .ReadFrom.Services(provider)
-                .Enrich.FromLogContext(),
+            (provider, logger) =>
+            {
+                var configuration = provider.GetRequiredService<IConfiguration>();
+                AnchorLogFilePaths(configuration, provider.GetRequiredService<IWebHostEnvironment>().ContentRootPath);
+                var json = string.Equals(configuration[LogFormatKey], "json", StringComparison.OrdinalIgnoreCase);
+                logger
+                    .ReadFrom.Configuration(json ? AsJsonLogs(configuration) : configuration)
+                    .ReadFrom.Services(provider)
+                    .Enrich.FromLogContext();
+            },
             preserveStaticLogger: true);
 
         services.AddOptions<PortDashboardOptions>()
@@ -54,7 +62,9 @@ public static class PortDashboardHosting
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<PortDashboardOptions>, PortDashboardOptionsValidator>();
 
+        services.AddPortDashboardMetrics(); // before the snapshot service, so its first snapshot is measured too
         services.AddPortDashboardMonitoring();
+        builder.AddPortDashboardSecurity();
 
         services.TryAddSingleton(_ => ServiceNameRegistry.LoadDefault());
         services.AddSingleton(provider => new WireMapper(
@@ -75,8 +85,9 @@ public static class PortDashboardHosting
     public static IServiceCollection AddPortDashboardMonitoring(this IServiceCollection services)
     {
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton(provider =>
-            SocketTableReaders.CreateDefault(provider.GetRequiredService<IOptions<PortDashboardOptions>>().Value.ProcRoot));
+        // Re-chooses the reader after a failure: a proc root that is missing at start or vanishes later recovers by itself.
+        services.TryAddSingleton<ISocketTableReader>(provider =>
+            new ReselectingReader(provider.GetRequiredService<IOptions<PortDashboardOptions>>().Value.ProcRoot));
         services.TryAddSingleton(provider =>
         {
             var options = provider.GetRequiredService<IOptions<PortDashboardOptions>>().Value;
@@ -96,19 +107,45 @@ public static class PortDashboardHosting
         return services;
     }
 
+    /// <summary><c>PortDashboard:LogFormat</c>: <c>text</c> (the sinks' own templates) or <c>json</c>.</summary>
+    public const string LogFormatKey = PortDashboardOptions.SectionName + ":LogFormat";
+
+    private const string CompactJson = "Serilog.Formatting.Compact.CompactJsonFormatter, Serilog.Formatting.Compact";
+
+    /// <summary>
+    /// The "Serilog" section with the console and file sinks writing Serilog's compact JSON (one event per line, its
+    /// properties as fields) instead of their text templates. A formatter cannot simply be added by configuration: with
+    /// an <c>outputTemplate</c> also given, Serilog picks the sink's text overload and ignores it.
+    /// </summary>
+    private static IConfiguration AsJsonLogs(IConfiguration configuration)
+    {
+        var values = configuration.GetSection("Serilog").AsEnumerable()
+            .Where(pair => pair.Value is not null && !pair.Key.EndsWith(":Args:outputTemplate", StringComparison.OrdinalIgnoreCase))
+            .ToDictionary(pair => pair.Key, pair => pair.Value);
+        foreach (var sink in configuration.GetSection("Serilog:WriteTo").GetChildren())
+        {
+            if (sink["Name"] is "Console" or "File")
+            {
+                values[ConfigurationPath.Combine(sink.Path, "Args", "formatter")] = CompactJson;
+            }
+        }
+
+        return new ConfigurationBuilder().AddInMemoryCollection(values).Build();
+    }
+
     /// <summary>
     /// Resolves a relative <c>Serilog:WriteTo:*:Args:path</c> against the content root, not the working directory, so a
     /// published build started from anywhere writes <c>logs/</c> beside its configuration file.
     /// </summary>
-    private static void AnchorLogFilePaths(WebApplicationBuilder builder)
+    private static void AnchorLogFilePaths(IConfiguration configuration, string contentRoot)
     {
-        foreach (var sink in builder.Configuration.GetSection("Serilog:WriteTo").GetChildren())
+        foreach (var sink in configuration.GetSection("Serilog:WriteTo").GetChildren())
         {
             var key = ConfigurationPath.Combine(sink.Path, "Args", "path");
-            var path = builder.Configuration[key];
+            var path = configuration[key];
             if (!string.IsNullOrEmpty(path) && !Path.IsPathRooted(path))
             {
-                builder.Configuration[key] = Path.Combine(builder.Environment.ContentRootPath, path);
+                configuration[key] = Path.Combine(contentRoot, path);
             }
         }
     }
@@ -116,6 +153,7 @@ public static class PortDashboardHosting
     public static WebApplication MapPortDashboard(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        app.UseSecurityHeaders();
         if (!app.Environment.IsDevelopment())
         {
             app.UseExceptionHandler("/Error", createScopeForErrors: true);
@@ -127,16 +165,32 @@ public static class PortDashboardHosting
 
             options.GetLevel = RequestLogLevel;
         });
+        // People get the not-found page; APIs, the hub and probes get problem details (re-executing a POST to the API
+        // as the page would fail on the page's antiforgery check instead of saying 405).
+        app.UseWhen(context => !PortDashboardSecurity.IsPage(context.Request.Path), api => api.UseStatusCodePages());
         app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
+        app.Use((context, next) =>
+        {
+            if (!PortDashboardSecurity.IsPage(context.Request.Path) && context.Features.Get<IStatusCodePagesFeature>() is { } pages)
+            {
+                pages.Enabled = false;
+            }
+
+            return next(context);
+        });
+        app.UsePortDashboardSecurity();
         app.UseAntiforgery();
 
-        app.MapStaticAssets();
+        // Static files are the same for everyone and hold no data; the probe must answer a container's health check.
+        app.MapStaticAssets().AllowAnonymous();
+        app.MapSignIn();
         app.MapSnapshotApi();
-        app.MapHealthChecks(SnapshotHealthCheck.Path, SnapshotHealthCheck.EndpointOptions);
+        app.MapHealthChecks(SnapshotHealthCheck.Path, SnapshotHealthCheck.EndpointOptions).AllowAnonymous();
         app.MapHub<SocketsHub>(SocketsHub.Path);
+        app.MapPortDashboardMetrics();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
-        app.Lifetime.ApplicationStarted.Register(() => LogExposure(app));
+        app.Lifetime.ApplicationStarted.Register(() => LogStartupSummary(app));
         return app;
     }
 
@@ -156,32 +210,45 @@ public static class PortDashboardHosting
         return routine ? Serilog.Events.LogEventLevel.Debug : Serilog.Events.LogEventLevel.Information;
     }
 
-    /// <summary>Logs where the app listens and whether that is reachable from other machines.</summary>
-    private static void LogExposure(WebApplication app)
+    /// <summary>
+    /// The start-up summary (the snapshot service logs its own configuration and the OS port policy): where the app
+    /// listens, whether other machines can reach it, who may sign in, which reader it chose, its limits. Should an
+    /// address beyond loopback be bound without credentials (a listener configured in code, which start-up validation
+    /// cannot see), the app stops instead of serving it.
+    /// </summary>
+    private static void LogStartupSummary(WebApplication app)
     {
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
-        var exposed = addresses.Where(a => !IsLoopback(a)).ToList();
-        if (exposed.Count == 0)
+        var exposed = addresses.Where(a => !Exposure.IsLoopback(a)).ToList();
+        var auth = app.Services.GetRequiredService<IOptions<AuthOptions>>().Value;
+        var limits = app.Services.GetRequiredService<IOptions<LimitsOptions>>().Value;
+        var reader = app.Services.GetRequiredService<ISocketTableReader>();
+        var access = (auth.Token is not null, auth.Users.Count) switch
         {
-            app.Logger.LogInformation("Listening on {Addresses}: loopback only", addresses);
-        }
-        else
+            (false, 0) => auth.AllowAnonymousRemote ? "no sign-in (PortDashboard:Auth:AllowAnonymousRemote)" : "no sign-in",
+            (true, 0) => "sign-in with the bearer token",
+            (false, var users) => $"sign-in as one of {users} users",
+            (true, var users) => $"sign-in with the bearer token or as one of {users} users",
+        };
+        if (exposed.Count > 0 && !auth.Enabled && !auth.AllowAnonymousRemote)
         {
-            app.Logger.LogWarning(
-                "Listening on {Addresses}: {Exposed} can be reached from other machines; the dashboard shows this machine's processes and connections",
-                addresses, exposed);
+            app.Logger.LogCritical(
+                "Listening on {Exposed}, which other machines can reach, with no credentials configured (PortDashboard:Auth); stopping",
+                exposed);
+            app.Lifetime.StopApplication();
+            return;
         }
-    }
 
-    private static bool IsLoopback(string address)
-    {
-        if (!Uri.TryCreate(address, UriKind.Absolute, out var uri))
-        {
-            return false;
-        }
-
-        var host = uri.Host.Trim('[', ']');
-        return host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
-            || (System.Net.IPAddress.TryParse(host, out var ip) && System.Net.IPAddress.IsLoopback(ip));
+        app.Logger.Log(
+            exposed.Count == 0 ? LogLevel.Information : LogLevel.Warning,
+            "PortDashboard started: listening on {Addresses}, {Exposure}; {Access}; reader {Reader}{ReaderNote}; at most {HubConnections} hub connections and {RequestBodyBytes}-byte request bodies; metrics at {MetricsPath}",
+            addresses,
+            exposed.Count == 0 ? "loopback only" : $"reachable from other machines on {string.Join(", ", exposed)}",
+            access,
+            reader.Name,
+            reader is ReselectingReader { Note: { } note } ? $" ({note})" : "",
+            limits.HubConnections,
+            limits.RequestBodyBytes,
+            MetricsSetup.Path);
     }
 }

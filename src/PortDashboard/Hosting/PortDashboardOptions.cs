@@ -32,6 +32,9 @@ public sealed class PortDashboardOptions
     /// <summary>How many deltas a subscriber may fall behind before it is resynced (1 to 100,000).</summary>
     public int SubscriberBacklog { get; set; } = 64;
 
+    /// <summary>How the logs are written: <c>text</c> (the sinks' templates) or <c>json</c> (Serilog's compact JSON, one event per line).</summary>
+    public string LogFormat { get; set; } = "text";
+
     /// <summary>Problems met while binding the section (a value that is not a number, a time span...), reported by validation.</summary>
     internal List<string> BindingErrors { get; } = [];
 
@@ -42,63 +45,13 @@ public sealed class PortDashboardOptions
     internal void Bind(IConfigurationSection section)
     {
         ProcRoot = section[nameof(ProcRoot)] is { Length: > 0 } procRoot ? procRoot : ProcRoot;
-        PollInterval = ReadTimeSpan(section, nameof(PollInterval), PollInterval);
-        AttributeOwners = ReadBool(section, nameof(AttributeOwners), AttributeOwners);
-        ShowCommandLine = ReadBool(section, nameof(ShowCommandLine), ShowCommandLine);
-        MinimumBatchInterval = ReadTimeSpan(section, nameof(MinimumBatchInterval), MinimumBatchInterval);
-        DeltaHistory = ReadInt(section, nameof(DeltaHistory), DeltaHistory);
-        SubscriberBacklog = ReadInt(section, nameof(SubscriberBacklog), SubscriberBacklog);
-    }
-
-    private TimeSpan ReadTimeSpan(IConfigurationSection section, string key, TimeSpan fallback)
-    {
-        var text = section[key];
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return fallback;
-        }
-
-        if (TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var value))
-        {
-            return value;
-        }
-
-        BindingErrors.Add($"{SectionName}:{key} is '{text}', which is not a time span; write it as hh:mm:ss[.fff], e.g. 00:00:01 or 00:00:00.250");
-        return fallback;
-    }
-
-    private bool ReadBool(IConfigurationSection section, string key, bool fallback)
-    {
-        var text = section[key];
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return fallback;
-        }
-
-        if (bool.TryParse(text, out var value))
-        {
-            return value;
-        }
-
-        BindingErrors.Add($"{SectionName}:{key} is '{text}'; expected true or false");
-        return fallback;
-    }
-
-    private int ReadInt(IConfigurationSection section, string key, int fallback)
-    {
-        var text = section[key];
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return fallback;
-        }
-
-        if (int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value))
-        {
-            return value;
-        }
-
-        BindingErrors.Add($"{SectionName}:{key} is '{text}', which is not a whole number");
-        return fallback;
+        PollInterval = ConfigurationValues.ReadTimeSpan(section, nameof(PollInterval), PollInterval, BindingErrors);
+        AttributeOwners = ConfigurationValues.ReadBool(section, nameof(AttributeOwners), AttributeOwners, BindingErrors);
+        ShowCommandLine = ConfigurationValues.ReadBool(section, nameof(ShowCommandLine), ShowCommandLine, BindingErrors);
+        MinimumBatchInterval = ConfigurationValues.ReadTimeSpan(section, nameof(MinimumBatchInterval), MinimumBatchInterval, BindingErrors);
+        DeltaHistory = ConfigurationValues.ReadInt(section, nameof(DeltaHistory), DeltaHistory, BindingErrors);
+        SubscriberBacklog = ConfigurationValues.ReadInt(section, nameof(SubscriberBacklog), SubscriberBacklog, BindingErrors);
+        LogFormat = section[nameof(LogFormat)] is { Length: > 0 } format ? format : LogFormat;
     }
 }
 
@@ -128,6 +81,11 @@ internal sealed class PortDashboardOptionsValidator : IValidateOptions<PortDashb
         if (options.SubscriberBacklog is < 1 or > 100_000)
         {
             errors.Add($"{section}:{nameof(options.SubscriberBacklog)} is {options.SubscriberBacklog}; it must be from 1 to 100000");
+        }
+
+        if (!options.LogFormat.Equals("text", StringComparison.OrdinalIgnoreCase) && !options.LogFormat.Equals("json", StringComparison.OrdinalIgnoreCase))
+        {
+            errors.Add($"{section}:{nameof(options.LogFormat)} is '{options.LogFormat}'; expected text or json");
         }
 
         if (string.IsNullOrWhiteSpace(options.ProcRoot))

@@ -56,12 +56,20 @@ public sealed class HubSubscriptions(
     {
         var cancellationToken = subscription.Token;
         var client = hub.Clients.Client(connectionId);
+        var resyncs = -1; // the first Snapshot is the start, not a resync
         try
         {
             await foreach (var batch in feed.SubscribeAsync(cancellationToken))
             {
                 if (batch.IsResync)
                 {
+                    if (++resyncs > 0)
+                    {
+                        logger.LogWarning(
+                            "Hub connection {ConnectionId} fell behind (its client reads too slowly); sending it a fresh Snapshot at sequence {Sequence} ({Resyncs} so far)",
+                            connectionId, batch.Sequence, resyncs);
+                    }
+
                     var message = mapper.Snapshot(batch.Latest, batch.Sequence, subscription.Filter);
                     await client.SendAsync(SocketsHub.SnapshotMethod, message, cancellationToken);
                 }

@@ -44,8 +44,8 @@ public sealed class ConfigurationTests
 
         var defaults = new PortDashboardOptions();
         Assert.Equal(
-            (defaults.ProcRoot, defaults.PollInterval, defaults.AttributeOwners, defaults.ShowCommandLine, defaults.MinimumBatchInterval, defaults.DeltaHistory, defaults.SubscriberBacklog),
-            (options.ProcRoot, options.PollInterval, options.AttributeOwners, options.ShowCommandLine, options.MinimumBatchInterval, options.DeltaHistory, options.SubscriberBacklog));
+            (defaults.ProcRoot, defaults.PollInterval, defaults.AttributeOwners, defaults.ShowCommandLine, defaults.MinimumBatchInterval, defaults.DeltaHistory, defaults.SubscriberBacklog, defaults.LogFormat),
+            (options.ProcRoot, options.PollInterval, options.AttributeOwners, options.ShowCommandLine, options.MinimumBatchInterval, options.DeltaHistory, options.SubscriberBacklog, options.LogFormat));
         Assert.Empty(Errors(options));
         Assert.Equal("http://127.0.0.1:5000", configuration["Urls"]);
 
@@ -87,6 +87,21 @@ public sealed class ConfigurationTests
         Assert.Contains(errors, e => e.StartsWith("PortDashboard:AttributeOwners is 'yes'; expected true or false", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.StartsWith("PortDashboard:DeltaHistory is 'many'", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.StartsWith("PortDashboard:SubscriberBacklog is 0; it must be from 1", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("text", true)]
+    [InlineData("JSON", true)]
+    [InlineData("xml", false)]
+    public void The_log_format_is_text_or_json(string value, bool valid)
+    {
+        var errors = Errors(Bind(("LogFormat", value)));
+
+        Assert.Equal(valid, errors.Count == 0);
+        if (!valid)
+        {
+            Assert.Equal($"PortDashboard:LogFormat is '{value}'; expected text or json", Assert.Single(errors));
+        }
     }
 
     [Fact]

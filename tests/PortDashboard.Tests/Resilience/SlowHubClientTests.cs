@@ -1,0 +1,127 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
+using PortDashboard.Api;
+using PortDashboard.Core.Reading;
+using PortDashboard.Core.Sockets;
+using PortDashboard.Hubs;
+using PortDashboard.Tests.Support;
+using Serilog.Core;
+using Serilog.Events;
+using Socket = PortDashboard.Core.Sockets.Socket;
+
+namespace PortDashboard.Tests.Resilience;
+
+/// <summary>
+/// Two hub clients over WebSockets on a real Kestrel port: the SignalR client, and one that stops reading its socket
+/// (<see cref="RawHubClient"/>: the SignalR client would keep reading into memory whatever its handlers do). Every poll
+/// replaces the whole table, so each delta is megabytes and the server's buffers and the kernel's fill within a few
+/// polls. The reading client gets every delta, in order, before the next poll; the stalled one is resynced, and that
+/// is logged (by the feed, and by the hub with its connection id once it reads again).
+/// </summary>
+public sealed class SlowHubClientTests
+{
+    private const int SocketsPerTable = 5000;
+    private const int Backlog = 4;
+    private const int MaxPolls = 60;
+
+    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
+
+    /// <summary>A table of <see cref="SocketsPerTable"/> connections none of which was in the previous one.</summary>
+    private static ImmutableArray<Socket> FreshTable(int generation) =>
+    [
+        .. Enumerable.Range(0, SocketsPerTable).Select(i =>
+            TestSockets.Connection(40_000 + i, 8080, inode: (generation * 100_000L) + i + 1)),
+    ];
+
+    [Fact]
+    public async Task A_client_that_stops_reading_is_resynced_and_logged_while_the_others_get_every_delta_on_time()
+    {
+        var reader = new FakeSocketTableReader();
+        var log = new CapturedLog();
+        await using var app = await FakeClockApp.StartAsync(
+            new Dictionary<string, string?> { ["PortDashboard:SubscriberBacklog"] = Backlog.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+            services =>
+            {
+                services.AddSingleton<ISocketTableReader>(reader);
+                services.AddSingleton<ILogEventSink>(log);
+            });
+        var hubUrl = new Uri(app.BaseAddress, SocketsHub.Path);
+
+        // The fast client checks each delta follows the previous message.
+        await using var fast = new HubConnectionBuilder().WithUrl(hubUrl).Build();
+        var fastSequence = -1L;
+        var fastGaps = new ConcurrentQueue<string>();
+        fast.On<SnapshotMessage>(SocketsHub.SnapshotMethod, m =>
+        {
+            if (Volatile.Read(ref fastSequence) >= 0)
+            {
+                fastGaps.Enqueue($"a second Snapshot at {m.Sequence}: the fast client was resynced");
+            }
+
+            Volatile.Write(ref fastSequence, m.Sequence);
+        });
+        fast.On<DeltaMessage>(SocketsHub.DeltaMethod, m =>
+        {
+            if (m.FromSequence != Volatile.Read(ref fastSequence) + 1)
+            {
+                fastGaps.Enqueue($"delta {m.FromSequence}-{m.ToSequence} after {fastSequence}");
+            }
+
+            Volatile.Write(ref fastSequence, m.ToSequence);
+        });
+
+        // The stalled client: a bare WebSocket that subscribes and then reads nothing (but keeps pinging).
+        await using var stalled = await RawHubClient.ConnectAsync(hubUrl, Cancellation);
+
+        await fast.StartAsync(Cancellation);
+        await fast.InvokeAsync<string>("Subscribe", null, Cancellation);
+        await stalled.InvokeAsync("Subscribe", "[null]", Cancellation);
+        await Eventually.WaitUntil(() => Volatile.Read(ref fastSequence) == app.Feed.Sequence && app.Feed.SubscriberCount == 2, "both clients subscribed");
+
+        var polls = 0;
+        while (app.Feed.ResyncCount == 0)
+        {
+            Assert.True(++polls <= MaxPolls, $"the stalled client was not resynced within {MaxPolls} polls");
+            reader.Sockets = FreshTable(polls);
+            await app.Tick();
+            await stalled.PingAsync(Cancellation);
+            var sequence = app.Feed.Sequence;
+
+            // On time: the fast client has this poll's delta before the next poll happens.
+            await Eventually.WaitUntil(() => Volatile.Read(ref fastSequence) == sequence, $"the fast client to get delta {sequence}", TimeSpan.FromSeconds(10));
+        }
+
+        for (var i = 0; i < 3; i++)
+        {
+            reader.Sockets = FreshTable(++polls);
+            await app.Tick();
+            await stalled.PingAsync(Cancellation);
+            var sequence = app.Feed.Sequence;
+            await Eventually.WaitUntil(() => Volatile.Read(ref fastSequence) == sequence, $"the fast client to get delta {sequence} after the resync", TimeSpan.FromSeconds(10));
+        }
+
+        Assert.Empty(fastGaps);
+        var fellBehind = Assert.Single(log.Where("Subscriber {SubscriberId} fell {Backlog} deltas behind"));
+        Assert.Equal(LogEventLevel.Warning, fellBehind.Level);
+        Assert.Equal(Backlog, CapturedLog.Scalar(fellBehind, "Backlog"));
+
+        // Once it reads again, the stalled client gets what the buffers held and then a fresh Snapshot to start over from.
+        var snapshots = 0;
+        string? message;
+        while (snapshots < 2 && (message = await Eventually.Within(stalled.ReadMessageAsync(Cancellation), "the stalled client's next message")) is not null)
+        {
+            if (message.Contains("\"target\":\"Snapshot\"", StringComparison.Ordinal))
+            {
+                snapshots++;
+            }
+        }
+
+        Assert.Equal(2, snapshots);
+        var logged = Assert.Single(log.Where("Hub connection {ConnectionId} fell behind"));
+        Assert.NotEqual(fast.ConnectionId, CapturedLog.Scalar(logged, "ConnectionId"));
+        Assert.Equal(HubConnectionState.Connected, fast.State);
+        TestContext.Current.TestOutputHelper?.WriteLine($"resynced after {polls} polls of {SocketsPerTable} new sockets each");
+    }
+}
