@@ -21,7 +21,9 @@ fi
 
 results=TestResults
 rm -rf "$results"
-dotnet test PortDashboard.sln --configuration Release \
+# One test project at a time (-m:1): the live-socket, hub-timing and browser tests each want the 2 cores'
+# attention more than the run wants to be short.
+dotnet test PortDashboard.sln --configuration Release -m:1 \
   --results-directory "$results" --logger "trx" --logger "console;verbosity=normal" "$@"
 status=$?
 
