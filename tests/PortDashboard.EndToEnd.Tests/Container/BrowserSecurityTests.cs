@@ -12,7 +12,7 @@ namespace PortDashboard.EndToEnd.Tests.Container;
 public sealed class BrowserSecurityTests(ContainerRun run) : IClassFixture<ContainerRun>, IAsyncLifetime
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
-    private const float CircuitTimeout = 20_000; // ms: first load and circuit start on a busy machine
+    private const float CircuitTimeout = 30_000; // ms: first load (the page is rendered on the server first) and circuit start on a busy machine
 
     private static readonly string[] ChromiumArgs =
     [
@@ -127,23 +127,37 @@ public sealed class BrowserSecurityTests(ContainerRun run) : IClassFixture<Conta
         }
     }
 
-    /// <summary>Completes when Blazor's circuit WebSocket has received a frame: the circuit is up and talking.</summary>
+    /// <summary>
+    /// Completes when Blazor's circuit WebSocket delivers a render batch: the circuit is up and rendering (the first
+    /// frames are only the handshake, and a circuit cut before it starts is not reconnected).
+    /// </summary>
     /// <param name="page">The page.</param>
     /// <param name="afterNavigation">Count only a circuit opened after the page next navigates (reloads).</param>
     private static Task CircuitTalks(IPage page, bool afterNavigation = false)
     {
-        var talked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var rendered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var navigated = !afterNavigation;
         page.FrameNavigated += (_, frame) => navigated |= frame == page.MainFrame;
         page.WebSocket += (_, socket) =>
         {
             if (navigated && socket.Url.Contains("/_blazor", StringComparison.Ordinal))
             {
-                socket.FrameReceived += (_, _) => talked.TrySetResult();
+                socket.FrameReceived += (_, frame) =>
+                {
+                    if (IsRenderBatch(frame))
+                    {
+                        rendered.TrySetResult();
+                    }
+                };
             }
         };
-        return afterNavigation ? talked.Task : talked.Task.WaitAsync(TimeSpan.FromMilliseconds(CircuitTimeout));
+        return afterNavigation ? rendered.Task : rendered.Task.WaitAsync(TimeSpan.FromMilliseconds(CircuitTimeout));
     }
+
+    private static bool IsRenderBatch(IWebSocketFrame frame) =>
+        frame.Binary is { } binary
+            ? binary.AsSpan().IndexOf("JS.RenderBatch"u8) >= 0
+            : frame.Text?.Contains("JS.RenderBatch", StringComparison.Ordinal) == true;
 
     private async Task<(IPage Page, ConcurrentQueue<string> ConsoleErrors)> NewPageAsync(string baseAddress)
     {
