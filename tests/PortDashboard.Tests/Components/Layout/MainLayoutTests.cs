@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Components;
 using PortDashboard.Components.Layout;
 using PortDashboard.Components.Pages;
 using PortDashboard.Core.Sockets;
+using Microsoft.Extensions.DependencyInjection;
 using PortDashboard.Monitoring;
 using PortDashboard.Tests.Components.Support;
 using static PortDashboard.Tests.Components.Support.TestSockets;
@@ -26,6 +27,25 @@ public sealed class MainLayoutTests : DashboardTestContext
         Assert.Equal("Live", header.QuerySelector(".live-state")!.TextContent);
         Assert.Empty(layout.FindAll(".feed-failure"));
         Assert.Equal(2, layout.FindAll("nav.app-nav a").Count);
+    }
+
+    [Fact]
+    public void Without_sign_in_the_header_has_no_account_link()
+    {
+        Feed.SetCurrent(Snapshot(Start, Listener("0.0.0.0:22")));
+
+        Assert.Empty(RenderLayout(_ => { }).FindAll("a.account-link"));
+    }
+
+    [Fact]
+    public void With_sign_in_on_the_header_links_to_the_account_page_to_sign_out()
+    {
+        Services.Configure<PortDashboard.Security.AuthOptions>(options => options.Token = "a-token-of-at-least-some-length");
+        Feed.SetCurrent(Snapshot(Start, Listener("0.0.0.0:22")));
+
+        var layout = RenderLayout(_ => { });
+
+        Assert.Equal("login", layout.Find("a.account-link").GetAttribute("href"));
     }
 
     [Fact]

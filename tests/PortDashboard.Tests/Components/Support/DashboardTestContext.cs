@@ -46,6 +46,7 @@ public abstract class DashboardTestContext : BunitContext
         Services.AddSingleton<ISnapshotFeed>(Feed);
         Services.AddSingleton<TimeProvider>(Time);
         Services.AddSingleton(ServiceNames);
+        Services.AddOptions(); // the layout reads PortDashboard:Auth (sign-in off unless a test configures it)
     }
 
     protected FakeSnapshotFeed Feed { get; } = new();
