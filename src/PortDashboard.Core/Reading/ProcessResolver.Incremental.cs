@@ -1,0 +1,689 @@
+using System.Buffers.Text;
+using System.Collections.Immutable;
+using System.Runtime.InteropServices;
+using PortDashboard.Core.Sockets;
+
+namespace PortDashboard.Core.Reading;
+
+public sealed partial class ProcessResolver
+{
+    /// <summary>Descriptors probed above a process's highest known socket descriptor before its whole listing is read instead.</summary>
+    private const int ProbesAboveHighest = 32;
+
+    private readonly Dictionary<long, ImmutableArray<ProcessInfo>> _owners = [];
+    private readonly HashSet<long> _unattributed = [];
+    private readonly HashSet<long> _unknown = [];
+    private readonly Dictionary<int, TrackedProcess> _tracked = [];
+    private readonly List<TrackedProcess> _newcomers = [];
+    private readonly List<TrackedProcess> _order = [];
+    private readonly List<TrackedProcess> _unreadable = [];
+    private readonly HashSet<long> _holdings = [];
+    private readonly List<(int Fd, long Inode)> _probed = [];
+    private readonly Predicate<long> _notWanted;
+    private IReadOnlySet<long>? _wantedNow;
+    private bool _tracking;
+    private long _poll;
+    private int _processesRead;
+    private int _probedUnknown;
+
+    /// <summary>
+    /// Attributes the inodes in <paramref name="wanted"/> (the whole socket table), keeping what it learnt between calls
+    /// and reading only what changed. The first call, and any with <paramref name="fullScan"/>, scans every process as
+    /// <see cref="Resolve"/> does; the others:
+    /// <list type="number">
+    /// <item>list the proc root; a pid that is gone (or whose entry is new: another process took the pid) stops owning
+    /// what it held;</item>
+    /// <item>forget sockets that left the table;</item>
+    /// <item>read every process that appeared since the last call whole: a child inherits its parent's sockets;</item>
+    /// <item>look for the inodes still unknown: first at the descriptors that recent owners freed (a new socket takes the
+    /// lowest free descriptor) and just above their highest ones, then in whole processes, those that found new sockets
+    /// most recently first, then those holding sockets, then the rest, newest pids first; stop once all are found;</item>
+    /// <item>remember the inodes that no readable process holds (kernel sockets, an unreadable process's) so they do not
+    /// start a search every call; they are sought again when a full scan comes.</item>
+    /// </list>
+    /// Between full scans an owner change that creates no new socket (a socket passed to another process, closed by one
+    /// of several owners, or inherited by a process that the listing did not show as new) goes unseen; the caller
+    /// runs a full scan on a slower cadence to correct those. The status counts, as a full scan would, the processes the
+    /// answer covers, those that cannot be read (as last read) and those that exited while this call read them.
+    /// <para>The returned dictionary is the resolver's own: it is valid until the next call.</para>
+    /// </summary>
+    public Attribution ResolveIncrementally(IReadOnlySet<long> wanted, bool fullScan = false, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(wanted);
+        if (!OperatingSystem.IsLinux())
+        {
+            return new Attribution(new Dictionary<long, ImmutableArray<ProcessInfo>>(), NotLinux);
+        }
+
+        var listError = ListProcesses();
+        if (listError != 0)
+        {
+            ForgetAll();
+            return new Attribution(new Dictionary<long, ImmutableArray<ProcessInfo>>(), CannotList(listError));
+        }
+
+        _poll++;
+        _processesRead = 0;
+        _descriptorScan.TakeReadCount();
+        _wantedNow = wanted;
+        var completed = false;
+        try
+        {
+            var attribution = _tracking && !fullScan ? Update(wanted, cancellationToken) : Rebuild(wanted, cancellationToken);
+            completed = true;
+            return attribution;
+        }
+        finally
+        {
+            _wantedNow = null;
+            if (!completed)
+            {
+                ForgetAll(); // cancelled or failed half way: start over with a full scan
+            }
+        }
+    }
+
+    /// <summary>A process in the proc root, and what it held when last read.</summary>
+    private sealed class TrackedProcess(int pid, ulong entryId)
+    {
+        public int Pid { get; } = pid;
+
+        /// <summary>The inode number of its proc root entry: the kernel gives a new one to a new process behind the pid.</summary>
+        public ulong EntryId { get; } = entryId;
+
+        public long SeenInPoll { get; set; }
+
+        /// <summary>The last call that read its whole descriptor listing.</summary>
+        public long ReadInPoll { get; set; }
+
+        /// <summary>The last call that found an unknown socket here: recent owners are searched first.</summary>
+        public long FoundInPoll { get; set; }
+
+        /// <summary>Who it is, once it held a wanted socket.</summary>
+        public KnownProcess? Process { get; set; }
+
+        public bool Unreadable { get; set; }
+
+        public int Errno { get; set; }
+
+        /// <summary>A socket it held left the table: its descriptor number is likely to be reused by a new socket.</summary>
+        public bool HasFreed { get; set; }
+
+        /// <summary>Its wanted socket descriptors as last read, ordered by descriptor number, with their inodes.</summary>
+        public int[] Fds { get; set; } = [];
+
+        public long[] Inodes { get; set; } = [];
+
+        public int Count { get; set; }
+
+        /// <summary>Replaces the descriptors with <paramref name="fds"/> and <paramref name="inodes"/> (any order).</summary>
+        public void SetDescriptors(List<int> fds, List<long> inodes)
+        {
+            if (Fds.Length < fds.Count)
+            {
+                var size = Math.Max(fds.Count, Fds.Length * 2);
+                Fds = new int[size];
+                Inodes = new long[size];
+            }
+
+            CollectionsMarshal.AsSpan(fds).CopyTo(Fds);
+            CollectionsMarshal.AsSpan(inodes).CopyTo(Inodes);
+            Count = fds.Count;
+            Array.Sort(Fds, Inodes, 0, Count); // the kernel lists in order already; other trees may not
+        }
+
+        /// <summary>Sets descriptor <paramref name="fd"/> to <paramref name="inode"/>, or removes it when the inode is 0.</summary>
+        public void SetDescriptor(int fd, long inode)
+        {
+            var at = Array.BinarySearch(Fds, 0, Count, fd);
+            if (at >= 0)
+            {
+                if (inode != 0)
+                {
+                    Inodes[at] = inode;
+                    return;
+                }
+
+                Array.Copy(Fds, at + 1, Fds, at, Count - at - 1);
+                Array.Copy(Inodes, at + 1, Inodes, at, Count - at - 1);
+                Count--;
+                return;
+            }
+
+            if (inode == 0)
+            {
+                return;
+            }
+
+            at = ~at;
+            if (Count == Fds.Length)
+            {
+                var size = Math.Max(4, Fds.Length * 2);
+                var fdsGrown = new int[size];
+                var inodesGrown = new long[size];
+                Array.Copy(Fds, fdsGrown, Count);
+                Array.Copy(Inodes, inodesGrown, Count);
+                Fds = fdsGrown;
+                Inodes = inodesGrown;
+            }
+
+            Array.Copy(Fds, at, Fds, at + 1, Count - at);
+            Array.Copy(Inodes, at, Inodes, at + 1, Count - at);
+            Fds[at] = fd;
+            Inodes[at] = inode;
+            Count++;
+        }
+    }
+
+    /// <summary>Scans every process, as <see cref="Resolve"/> does, and remembers what each held.</summary>
+    private Attribution Rebuild(IReadOnlySet<long> wanted, CancellationToken cancellationToken)
+    {
+        foreach (var entry in _listing)
+        {
+            Track(entry, out _);
+        }
+
+        RemoveUnseen();
+        _owners.Clear();
+        _unattributed.Clear();
+        _unknown.Clear();
+        var known = new Dictionary<(int, ulong), KnownProcess>(_known.Count);
+        var scan = new ScanCounts();
+        foreach (var entry in _listing)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            BeforeProcessScan?.Invoke(entry.Pid);
+            var tracked = _tracked[entry.Pid];
+            var outcome = ScanProcess(entry.Pid, wanted, known, out var process, out var errno);
+            scan.Count(entry.Pid, outcome, errno);
+            if (outcome == ScanOutcome.Vanished)
+            {
+                _tracked.Remove(entry.Pid);
+                continue;
+            }
+
+            tracked.Unreadable = outcome == ScanOutcome.Unreadable;
+            tracked.Errno = errno;
+            tracked.ReadInPoll = _poll;
+            tracked.HasFreed = false;
+            tracked.Process = process ?? tracked.Process;
+            tracked.SetDescriptors(_processFds, _processInodes);
+            if (process is not null)
+            {
+                AppendOwner(_owners, process);
+            }
+        }
+
+        _known = known;
+        foreach (var inode in wanted)
+        {
+            if (!_owners.ContainsKey(inode))
+            {
+                _unattributed.Add(inode);
+            }
+        }
+
+        _tracking = true;
+        LastScan = new AttributionScan(Full: true, scan.Read, _descriptorScan.TakeReadCount(), wanted.Count);
+        return new Attribution(_owners, scan.ToStatus());
+    }
+
+    /// <summary>Reads only what changed since the last call; see <see cref="ResolveIncrementally"/>.</summary>
+    private Attribution Update(IReadOnlySet<long> wanted, CancellationToken cancellationToken)
+    {
+        var vanished = 0;
+
+        // 1. Who came and who went.
+        _newcomers.Clear();
+        foreach (var entry in _listing)
+        {
+            var tracked = Track(entry, out var isNew);
+            if (isNew)
+            {
+                _newcomers.Add(tracked);
+            }
+        }
+
+        RemoveUnseen();
+
+        // 2. Sockets that left the table.
+        foreach (var (inode, owners) in _owners)
+        {
+            if (!wanted.Contains(inode))
+            {
+                _owners.Remove(inode);
+                foreach (var owner in owners)
+                {
+                    if (_tracked.TryGetValue(owner.Pid, out var holder))
+                    {
+                        holder.HasFreed = true;
+                    }
+                }
+            }
+        }
+
+        _unattributed.RemoveWhere(_notWanted);
+
+        // 3. What is new.
+        _unknown.Clear();
+        foreach (var inode in wanted)
+        {
+            if (!_owners.ContainsKey(inode) && !_unattributed.Contains(inode))
+            {
+                _unknown.Add(inode);
+            }
+        }
+
+        var sought = _unknown.Count;
+
+        // 4. Newcomers, whole: they may hold sockets inherited from their parent, known ones included.
+        foreach (var tracked in _newcomers)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            BeforeProcessScan?.Invoke(tracked.Pid);
+            if (!ReadWhole(tracked, wanted))
+            {
+                vanished++;
+            }
+        }
+
+        // 5. The rest of the unknown: where recent owners freed descriptors or opened new ones, then whole processes.
+        if (_unknown.Count > 0)
+        {
+            vanished += ProbeRecentOwners(wanted, cancellationToken);
+        }
+
+        if (_unknown.Count > 0)
+        {
+            vanished += Search(wanted, cancellationToken);
+        }
+
+        LastScan = new AttributionScan(Full: false, _processesRead, _descriptorScan.TakeReadCount(), sought);
+        return new Attribution(_owners, Status(vanished));
+    }
+
+    /// <summary>The tracked process for a listed entry, new when the pid is new or now names another process.</summary>
+    private TrackedProcess Track(ProcEntry entry, out bool isNew)
+    {
+        ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_tracked, entry.Pid, out var exists);
+        isNew = !exists || slot!.EntryId != entry.EntryId;
+        if (isNew)
+        {
+            if (exists)
+            {
+                Release(slot!); // the pid now belongs to another process
+            }
+
+            slot = new TrackedProcess(entry.Pid, entry.EntryId);
+        }
+
+        slot!.SeenInPoll = _poll;
+        return slot;
+    }
+
+    /// <summary>Drops the processes the last listing did not show.</summary>
+    private void RemoveUnseen()
+    {
+        foreach (var (pid, tracked) in _tracked)
+        {
+            if (tracked.SeenInPoll != _poll)
+            {
+                _tracked.Remove(pid);
+                Release(tracked);
+            }
+        }
+    }
+
+    /// <summary>A process that exited, or whose pid another took: it owns nothing any more.</summary>
+    private void Release(TrackedProcess tracked)
+    {
+        if (tracked.Process is { } process)
+        {
+            for (var i = 0; i < tracked.Count; i++)
+            {
+                RemoveOwner(tracked.Inodes[i], process.Info);
+            }
+
+            _known.Remove((process.Info.Pid, process.Info.StartTime));
+        }
+
+        tracked.Count = 0;
+    }
+
+    /// <summary>Reads a process's whole descriptor listing and makes what it holds now its holdings; false when it exited.</summary>
+    private bool ReadWhole(TrackedProcess tracked, IReadOnlySet<long> wanted)
+    {
+        _processesRead++;
+        var outcome = ScanProcess(tracked.Pid, wanted, _known, out var process, out var errno);
+        if (outcome == ScanOutcome.Vanished)
+        {
+            _tracked.Remove(tracked.Pid);
+            Release(tracked);
+            return false;
+        }
+
+        tracked.Unreadable = outcome == ScanOutcome.Unreadable;
+        tracked.Errno = errno;
+        tracked.ReadInPoll = _poll;
+        tracked.HasFreed = false;
+
+        // What it held and holds no more: another process has it now, or nobody readable does.
+        _holdings.Clear();
+        foreach (var inode in _processInodes)
+        {
+            _holdings.Add(inode);
+        }
+
+        if (tracked.Process is { } before)
+        {
+            for (var i = 0; i < tracked.Count; i++)
+            {
+                if (!ReferenceEquals(before, process) || !_holdings.Contains(tracked.Inodes[i]))
+                {
+                    RemoveOwner(tracked.Inodes[i], before.Info);
+                }
+            }
+        }
+
+        tracked.Process = process ?? tracked.Process;
+        tracked.SetDescriptors(_processFds, _processInodes);
+        if (process is not null)
+        {
+            foreach (var inode in _processInodes)
+            {
+                Found(tracked, inode, process);
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Reads single descriptors of processes that held sockets: first those whose sockets closed (the descriptor number is
+    /// reused first), then a few above the highest known one; returns how many processes exited meanwhile.
+    /// </summary>
+    private int ProbeRecentOwners(IReadOnlySet<long> wanted, CancellationToken cancellationToken)
+    {
+        _order.Clear();
+        foreach (var tracked in _tracked.Values)
+        {
+            if (tracked.Process is not null && tracked.Count > 0 && !tracked.Unreadable && tracked.ReadInPoll != _poll)
+            {
+                _order.Add(tracked);
+            }
+        }
+
+        _order.Sort(RecentFirst);
+        var vanished = 0;
+        foreach (var freedOnly in (ReadOnlySpan<bool>)[true, false])
+        {
+            foreach (var tracked in _order)
+            {
+                if (_unknown.Count == 0)
+                {
+                    return vanished;
+                }
+
+                if ((!freedOnly || tracked.HasFreed) && _tracked.ContainsKey(tracked.Pid) && tracked.ReadInPoll != _poll)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    vanished += Probe(tracked, wanted, freedOnly) ? 0 : 1;
+                }
+            }
+        }
+
+        return vanished;
+    }
+
+    /// <summary>
+    /// Probes the freed descriptors of one process, or those above its highest known one, between the opening and the
+    /// reading of its <c>stat</c> (so a pid reused meanwhile is noticed); false when it exited.
+    /// </summary>
+    private bool Probe(TrackedProcess tracked, IReadOnlySet<long> wanted, bool freedOnly)
+    {
+        _processesRead++;
+        var process = tracked.Process!;
+        var prefix = _paths.SetProcess(tracked.Pid);
+        var statFile = Libc.OpenRead(_paths.File(prefix, "stat"u8), out var errno);
+        if (statFile < 0)
+        {
+            return !Libc.IsGone(errno) || Gone(tracked);
+        }
+
+        try
+        {
+            _probed.Clear();
+            _probedUnknown = 0;
+            var refused = false;
+            if (freedOnly)
+            {
+                tracked.HasFreed = false;
+                for (var i = 0; i < tracked.Count && !refused && _probedUnknown < _unknown.Count; i++)
+                {
+                    if (!wanted.Contains(tracked.Inodes[i]))
+                    {
+                        refused = !ProbeDescriptor(prefix, tracked.Fds[i], wanted, out _);
+                    }
+                }
+            }
+            else if (tracked.Count > 0)
+            {
+                var fd = tracked.Fds[tracked.Count - 1];
+                for (var i = 0; i < ProbesAboveHighest && !refused && _probedUnknown < _unknown.Count; i++)
+                {
+                    refused = !ProbeDescriptor(prefix, ++fd, wanted, out var closed);
+                    if (closed)
+                    {
+                        break; // descriptors are handed out lowest first: nothing new above a free one, most likely
+                    }
+                }
+            }
+
+            if (refused)
+            {
+                return true; // no longer readable: left as it was; the next full scan says so
+            }
+
+            var statLength = Libc.ReadAll(statFile, ref _statBuffer, out _);
+            if (statLength < 0 || !TryParseStartTime(_statBuffer.AsSpan(0, statLength), out var startTime) || startTime != process.Info.StartTime)
+            {
+                return Gone(tracked);
+            }
+
+            foreach (var (fd, inode) in _probed)
+            {
+                tracked.SetDescriptor(fd, inode);
+                if (inode != 0)
+                {
+                    Found(tracked, inode, process);
+                }
+            }
+
+            return true;
+        }
+        finally
+        {
+            Libc.Close(statFile);
+        }
+    }
+
+    /// <summary>Reads descriptor <paramref name="fd"/> of the current process into <see cref="_probed"/>; false when the kernel refuses.</summary>
+    private bool ProbeDescriptor(int prefix, int fd, IReadOnlySet<long> wanted, out bool closed)
+    {
+        Span<byte> name = stackalloc byte[11];
+        Utf8Formatter.TryFormat(fd, name, out var length);
+        _paths.File(prefix, "fd"u8);
+        var result = ReadDescriptor(_paths.Entry(prefix + "fd".Length, name[..length]), out var inode, out _);
+        _descriptorScan.CountRead();
+        closed = result == DescriptorRead.Closed;
+        if (result == DescriptorRead.Refused)
+        {
+            return false;
+        }
+
+        var socket = result == DescriptorRead.Socket && wanted.Contains(inode) ? inode : 0;
+        _probed.Add((fd, socket));
+        _probedUnknown += socket != 0 && _unknown.Contains(socket) ? 1 : 0;
+        return true;
+    }
+
+    /// <summary>
+    /// Reads whole processes until every unknown inode is found: recent finders first, then holders of sockets, then the
+    /// rest, newest pids first. Returns how many exited meanwhile.
+    /// </summary>
+    private int Search(IReadOnlySet<long> wanted, CancellationToken cancellationToken)
+    {
+        _order.Clear();
+        foreach (var tracked in _tracked.Values)
+        {
+            if (!tracked.Unreadable && tracked.ReadInPoll != _poll)
+            {
+                _order.Add(tracked);
+            }
+        }
+
+        _order.Sort(SearchOrder);
+        var vanished = 0;
+        foreach (var tracked in _order)
+        {
+            if (_unknown.Count == 0)
+            {
+                return vanished;
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+            BeforeProcessScan?.Invoke(tracked.Pid);
+            vanished += ReadWhole(tracked, wanted) ? 0 : 1;
+        }
+
+        // Every readable process was read in this call and none holds these: a full scan would leave them without
+        // owner too. Remembered, so they start no search until they close or the next full scan.
+        _unattributed.UnionWith(_unknown);
+        _unknown.Clear();
+        return vanished;
+    }
+
+    private static readonly Comparison<TrackedProcess> RecentFirst = static (a, b) =>
+        a.FoundInPoll != b.FoundInPoll ? b.FoundInPoll.CompareTo(a.FoundInPoll) : b.Pid.CompareTo(a.Pid);
+
+    private static readonly Comparison<TrackedProcess> SearchOrder = static (a, b) =>
+        a.FoundInPoll != b.FoundInPoll ? b.FoundInPoll.CompareTo(a.FoundInPoll)
+        : (a.Count > 0) != (b.Count > 0) ? (a.Count > 0 ? -1 : 1)
+        : b.Pid.CompareTo(a.Pid);
+
+    private bool Gone(TrackedProcess tracked)
+    {
+        _tracked.Remove(tracked.Pid);
+        Release(tracked);
+        return false;
+    }
+
+    /// <summary><paramref name="process"/> holds <paramref name="inode"/>: an owner, inserted in pid order.</summary>
+    private void Found(TrackedProcess tracked, long inode, KnownProcess process)
+    {
+        if (_unknown.Remove(inode))
+        {
+            tracked.FoundInPoll = _poll;
+        }
+
+        _unattributed.Remove(inode);
+        ref var owners = ref CollectionsMarshal.GetValueRefOrAddDefault(_owners, inode, out var exists);
+        if (!exists)
+        {
+            owners = process.AsSoleOwner;
+            return;
+        }
+
+        var pid = process.Info.Pid;
+        for (var i = 0; i < owners.Length; i++)
+        {
+            var owner = owners[i];
+            if (ReferenceEquals(owner, process.Info))
+            {
+                return;
+            }
+
+            if (owner.Pid == pid)
+            {
+                owners = owners.SetItem(i, process.Info); // an earlier process with this pid
+                return;
+            }
+
+            if (owner.Pid > pid)
+            {
+                owners = owners.Insert(i, process.Info);
+                return;
+            }
+        }
+
+        owners = owners.Add(process.Info);
+    }
+
+    /// <summary><paramref name="info"/> no longer holds <paramref name="inode"/>; a socket left with no owner is sought again.</summary>
+    private void RemoveOwner(long inode, ProcessInfo info)
+    {
+        ref var owners = ref CollectionsMarshal.GetValueRefOrNullRef(_owners, inode);
+        if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref owners))
+        {
+            return;
+        }
+
+        var at = owners.IndexOf(info, ReferenceEqualityComparer.Instance);
+        if (at < 0)
+        {
+            return;
+        }
+
+        if (owners.Length > 1)
+        {
+            owners = owners.RemoveAt(at);
+            return;
+        }
+
+        _owners.Remove(inode);
+        if (_wantedNow?.Contains(inode) == true)
+        {
+            _unknown.Add(inode);
+        }
+    }
+
+    /// <summary>The status of an incremental call: what the tracked processes cover, as a full scan would count it.</summary>
+    private AttributionStatus Status(int vanished)
+    {
+        var counts = new ScanCounts();
+        _unreadable.Clear();
+        foreach (var tracked in _tracked.Values)
+        {
+            if (tracked.Unreadable)
+            {
+                _unreadable.Add(tracked);
+            }
+            else
+            {
+                counts.CountCovered();
+            }
+        }
+
+        _unreadable.Sort(static (a, b) => a.Pid.CompareTo(b.Pid));
+        foreach (var tracked in _unreadable)
+        {
+            counts.CountUnreadable(tracked.Pid, tracked.Errno);
+        }
+
+        for (var i = 0; i < vanished; i++)
+        {
+            counts.CountVanished();
+        }
+
+        return counts.ToStatus();
+    }
+
+    private void ForgetAll()
+    {
+        _tracking = false;
+        _owners.Clear();
+        _unattributed.Clear();
+        _unknown.Clear();
+        _tracked.Clear();
+    }
+}
