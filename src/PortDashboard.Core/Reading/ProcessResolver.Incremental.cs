@@ -25,6 +25,7 @@ public sealed partial class ProcessResolver
     private long _poll;
     private int _processesRead;
     private int _probedUnknown;
+    private (TrackedProcess Tracked, int DirectoryEnd, IReadOnlySet<long> Wanted, bool Refused, bool Stopped) _listedProbe;
 
     /// <summary>
     /// Attributes the inodes in <paramref name="wanted"/> (the whole socket table), keeping what it learnt between calls
@@ -35,9 +36,10 @@ public sealed partial class ProcessResolver
     /// what it held;</item>
     /// <item>forget sockets that left the table;</item>
     /// <item>read every process that appeared since the last call whole: a child inherits its parent's sockets;</item>
-    /// <item>look for the inodes still unknown: first at the descriptors that recent owners freed (a new socket takes the
-    /// lowest free descriptor) and just above their highest ones, then in whole processes, those that found new sockets
-    /// most recently first, then those holding sockets, then the rest, newest pids first; stop once all are found;</item>
+    /// <item>look for the inodes still unknown, in processes that held sockets, those that found new ones most recently
+    /// first: at the descriptors they freed (a new socket takes the lowest free descriptor), just above their highest
+    /// ones, then at every descriptor their listing shows that is not known to hold a live socket; then in whole
+    /// processes, newest pids first; stop once all are found;</item>
     /// <item>remember the inodes that no readable process holds (kernel sockets, an unreadable process's) so they do not
     /// start a search every call; they are sought again when a full scan comes.</item>
     /// </list>
@@ -131,6 +133,16 @@ public sealed partial class ProcessResolver
             Count = fds.Count;
             Array.Sort(Fds, Inodes, 0, Count); // the kernel lists in order already; other trees may not
         }
+
+        /// <summary>The inode behind descriptor <paramref name="fd"/> as last read; 0 when none is known.</summary>
+        public long InodeAt(int fd)
+        {
+            var at = Array.BinarySearch(Fds, 0, Count, fd);
+            return at >= 0 ? Inodes[at] : 0;
+        }
+
+        /// <summary>Whether any descriptor holds <paramref name="inode"/>, as last read.</summary>
+        public bool Holds(long inode) => Array.IndexOf(Inodes, inode, 0, Count) >= 0;
 
         /// <summary>Sets descriptor <paramref name="fd"/> to <paramref name="inode"/>, or removes it when the inode is 0.</summary>
         public void SetDescriptor(int fd, long inode)
@@ -399,8 +411,10 @@ public sealed partial class ProcessResolver
     }
 
     /// <summary>
-    /// Reads single descriptors of processes that held sockets: first those whose sockets closed (the descriptor number is
-    /// reused first), then a few above the highest known one; returns how many processes exited meanwhile.
+    /// Reads single descriptors of processes that held sockets, most recent finders first: those whose sockets closed
+    /// (a new socket takes the lowest free descriptor, most often one just freed), then a few above the highest known
+    /// one, then, from a listing of the descriptor numbers (cheap: no link is read), every descriptor but those holding a
+    /// socket still in the table that this process alone holds. Returns how many processes exited meanwhile.
     /// </summary>
     private int ProbeRecentOwners(IReadOnlySet<long> wanted, CancellationToken cancellationToken)
     {
@@ -415,7 +429,7 @@ public sealed partial class ProcessResolver
 
         _order.Sort(RecentFirst);
         var vanished = 0;
-        foreach (var freedOnly in (ReadOnlySpan<bool>)[true, false])
+        foreach (var probe in (ReadOnlySpan<ProbeKind>)[ProbeKind.Freed, ProbeKind.AboveHighest, ProbeKind.Listed])
         {
             foreach (var tracked in _order)
             {
@@ -424,10 +438,10 @@ public sealed partial class ProcessResolver
                     return vanished;
                 }
 
-                if ((!freedOnly || tracked.HasFreed) && _tracked.ContainsKey(tracked.Pid) && tracked.ReadInPoll != _poll)
+                if ((probe != ProbeKind.Freed || tracked.HasFreed) && _tracked.ContainsKey(tracked.Pid) && tracked.ReadInPoll != _poll)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    vanished += Probe(tracked, wanted, freedOnly) ? 0 : 1;
+                    vanished += Probe(tracked, wanted, probe) ? 0 : 1;
                 }
             }
         }
@@ -435,11 +449,23 @@ public sealed partial class ProcessResolver
         return vanished;
     }
 
+    private enum ProbeKind
+    {
+        /// <summary>Descriptors whose socket left the table.</summary>
+        Freed,
+
+        /// <summary>A few descriptors above the highest known socket descriptor, up to the first free one.</summary>
+        AboveHighest,
+
+        /// <summary>Every listed descriptor but those holding a socket still in the table that the process alone holds.</summary>
+        Listed,
+    }
+
     /// <summary>
-    /// Probes the freed descriptors of one process, or those above its highest known one, between the opening and the
-    /// reading of its <c>stat</c> (so a pid reused meanwhile is noticed); false when it exited.
+    /// Probes descriptors of one process (see <see cref="ProbeKind"/>) between the opening and the reading of its
+    /// <c>stat</c>, so a pid reused meanwhile is noticed; false when it exited.
     /// </summary>
-    private bool Probe(TrackedProcess tracked, IReadOnlySet<long> wanted, bool freedOnly)
+    private bool Probe(TrackedProcess tracked, IReadOnlySet<long> wanted, ProbeKind kind)
     {
         _processesRead++;
         var process = tracked.Process!;
@@ -455,7 +481,7 @@ public sealed partial class ProcessResolver
             _probed.Clear();
             _probedUnknown = 0;
             var refused = false;
-            if (freedOnly)
+            if (kind == ProbeKind.Freed)
             {
                 tracked.HasFreed = false;
                 for (var i = 0; i < tracked.Count && !refused && _probedUnknown < _unknown.Count; i++)
@@ -465,6 +491,20 @@ public sealed partial class ProcessResolver
                         refused = !ProbeDescriptor(prefix, tracked.Fds[i], wanted, out _);
                     }
                 }
+            }
+            else if (kind == ProbeKind.Listed)
+            {
+                _listedProbe = (tracked, prefix + "fd".Length, wanted, false, false);
+                var listError = Libc.ForEachEntry(_paths.File(prefix, "fd"u8), this, static (name, _, resolver) => resolver.ProbeListed(name), out _);
+                refused = _listedProbe.Refused || (listError != 0 && !Libc.IsGone(listError));
+                if (!refused && !_listedProbe.Stopped && listError == 0)
+                {
+                    // Every descriptor was looked at but those holding a socket that only this process holds and that is
+                    // still in the table (so still open here): as good as a whole read.
+                    tracked.ReadInPoll = _poll;
+                }
+
+                _listedProbe = default;
             }
             else if (tracked.Count > 0)
             {
@@ -492,7 +532,13 @@ public sealed partial class ProcessResolver
 
             foreach (var (fd, inode) in _probed)
             {
+                var before = tracked.InodeAt(fd);
                 tracked.SetDescriptor(fd, inode);
+                if (before != 0 && before != inode && !tracked.Holds(before))
+                {
+                    RemoveOwner(before, process.Info); // a shared socket it closed, whose number it reused
+                }
+
                 if (inode != 0)
                 {
                     Found(tracked, inode, process);
@@ -513,7 +559,12 @@ public sealed partial class ProcessResolver
         Span<byte> name = stackalloc byte[11];
         Utf8Formatter.TryFormat(fd, name, out var length);
         _paths.File(prefix, "fd"u8);
-        var result = ReadDescriptor(_paths.Entry(prefix + "fd".Length, name[..length]), out var inode, out _);
+        return ProbeDescriptor(_paths.Entry(prefix + "fd".Length, name[..length]), fd, wanted, out closed);
+    }
+
+    private bool ProbeDescriptor(ReadOnlySpan<byte> path, int fd, IReadOnlySet<long> wanted, out bool closed)
+    {
+        var result = ReadDescriptor(path, out var inode, out _);
         _descriptorScan.CountRead();
         closed = result == DescriptorRead.Closed;
         if (result == DescriptorRead.Refused)
@@ -527,9 +578,36 @@ public sealed partial class ProcessResolver
         return true;
     }
 
+    /// <summary>One entry of a listed probe: read unless known to hold a socket still in the table; false to stop the listing.</summary>
+    private bool ProbeListed(ReadOnlySpan<byte> name)
+    {
+        var (tracked, directoryEnd, wanted, _, _) = _listedProbe;
+        if (!Utf8Parser.TryParse(name, out int fd, out var consumed) || consumed != name.Length)
+        {
+            return true;
+        }
+
+        // A socket this process alone holds that is still in the table is still behind this descriptor: closing it
+        // would have taken it out of the table. A shared one may have been closed here and live on elsewhere: read.
+        var at = Array.BinarySearch(tracked.Fds, 0, tracked.Count, fd);
+        if (at >= 0 && _owners.TryGetValue(tracked.Inodes[at], out var owners) && owners.Length == 1 && ReferenceEquals(owners[0], tracked.Process!.Info))
+        {
+            return true;
+        }
+
+        if (!ProbeDescriptor(_paths.Entry(directoryEnd, name), fd, wanted, out _))
+        {
+            _listedProbe.Refused = true;
+            return false;
+        }
+
+        _listedProbe.Stopped = _probedUnknown >= _unknown.Count;
+        return !_listedProbe.Stopped;
+    }
+
     /// <summary>
-    /// Reads whole processes until every unknown inode is found: recent finders first, then holders of sockets, then the
-    /// rest, newest pids first. Returns how many exited meanwhile.
+    /// Reads whole processes (those no probe covered in this call) until every unknown inode is found: recent finders
+    /// first, then holders of sockets, then the rest, newest pids first. Returns how many exited meanwhile.
     /// </summary>
     private int Search(IReadOnlySet<long> wanted, CancellationToken cancellationToken)
     {

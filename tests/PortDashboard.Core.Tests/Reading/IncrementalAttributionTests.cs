@@ -125,30 +125,33 @@ public sealed class IncrementalAttributionTests : IDisposable
     }
 
     [Fact]
-    public void When_probing_misses_whole_processes_are_read_recent_finders_and_holders_first_newest_pids_first_until_all_are_found()
+    public void A_socket_at_an_unknown_low_descriptor_is_found_by_listing_and_one_in_a_process_without_sockets_by_whole_reads_newest_first()
     {
         _tree.AddProcess(100).AddSocket(100, 3, 5000);
         _tree.AddProcess(200).AddSocket(200, 3, 6000);
         _tree.AddProcess(300);
         _tree.AddProcess(400);
+        _tree.AddProcess(500);
         Table(5000, 6000);
         var listed = new List<int>();
         Resolver.BeforeProcessScan = listed.Add;
         Resolver.ResolveIncrementally(_table, cancellationToken: Ct);
 
-        // A socket at a low descriptor no probe looks at (below the highest known one, not freed).
+        // Below the highest known descriptor and not freed by a closed socket (a file's, say): no single probe looks
+        // there, the listing of the holders' descriptors does.
         _tree.AddSocket(100, 1, 5001);
         Table(5000, 5001, 6000);
         listed.Clear();
-        AssertSameAsFullScan("a socket found by reading process 100 whole");
-        Assert.Equal([200, 100], listed); // holders first, newest first; stops once found
+        AssertSameAsFullScan("a socket found by listing process 100's descriptors");
+        Assert.Empty(listed);
+        // Probes above the highest descriptor of 200 and 100 (one each), listings of 200 and 100 (one read: fd 1).
+        Assert.Equal(new AttributionScan(Full: false, ProcessesRead: 4, DescriptorsRead: 3, SocketsSought: 1), Resolver.LastScan);
 
-        _tree.AddSocket(300, 1, 7000);
-        _tree.AddSocket(100, 0, 5002);
-        Table(5000, 5001, 5002, 6000, 7000);
+        _tree.AddSocket(400, 1, 7000);
+        Table(5000, 5001, 6000, 7000);
         listed.Clear();
-        AssertSameAsFullScan("two sockets, one in a process that never held any");
-        Assert.Equal([100, 200, 400, 300], listed); // 100 found last time, then 200 holds sockets, then the rest by pid
+        AssertSameAsFullScan("a socket in a process that never held one");
+        Assert.Equal([500, 400], listed); // the holders were listed whole; then the rest, newest first, until found
     }
 
     [Fact]
@@ -161,7 +164,7 @@ public sealed class IncrementalAttributionTests : IDisposable
 
         Table(5000, 9000); // a kernel socket, or one of an unreadable process
         AssertSameAsFullScan("the first time the socket is seen");
-        Assert.Equal(3, Resolver.LastScan.ProcessesRead); // a probe above process 100's descriptor, then both processes whole
+        Assert.Equal(3, Resolver.LastScan.ProcessesRead); // a probe above process 100's descriptor, its listing, then 200 whole
         AssertSameAsFullScan("the next call");
         Assert.Equal(new AttributionScan(Full: false, ProcessesRead: 0, DescriptorsRead: 0, SocketsSought: 0), Resolver.LastScan);
 
