@@ -5,6 +5,8 @@ using PortDashboard.Bench;
 //   PortDashboard.Bench [times] [--runs 15] [--max-seconds 20] [--skip-slow] [--tick-ms 1000]
 //       Times PortDashboard's snapshot against ss, lsof, netstat and cat /proc/net/tcp* on the SAME socket table,
 //       in the same run, and prints each ratio.
+//   PortDashboard.Bench ticks [--ticks 30] [--tick-ms 1000]
+//       What incremental attribution read at each tick (processes, descriptors, listings) and how long each took.
 //   PortDashboard.Bench wire
 //       Sizes of the hub's messages for the current table, as the server writes them, per protocol.
 //   PortDashboard.Bench server --app <PortDashboard.dll> [--seconds 60] [--full-json] [--port 5199]
@@ -17,6 +19,7 @@ try
     return command switch
     {
         "times" => Timings.Run(Arguments.Parse(rest)),
+        "ticks" => Timings.Ticks(Arguments.Parse(rest)),
         "wire" => WireSizes.Run(Arguments.Parse(rest)),
         "server" => await ServerLoad.RunAsync(Arguments.Parse(rest)),
         _ => throw new ArgumentException($"unknown command '{command}': expected times, wire or server"),

@@ -116,6 +116,40 @@ internal static class Timings
         return 0;
     }
 
+    /// <summary>One line per tick of a steady snapshotter (full scan every 10 s, as the app runs it).</summary>
+    public static int Ticks(Arguments args)
+    {
+        var ticks = args.Int("ticks", 30);
+        var tickMs = args.Int("tick-ms", 1000);
+        var netlink = NetlinkReader.TryCreate(out var whyNot) ?? throw new InvalidOperationException($"netlink refused: {whyNot}");
+        var snapshotter = new Snapshotter(netlink, new SnapshotterOptions());
+        var previous = snapshotter.Take();
+        var durations = new List<double>();
+        for (var i = 0; i < ticks; i++)
+        {
+            Thread.Sleep(tickMs);
+            var snapshot = snapshotter.Take();
+            var delta = Delta.Between(previous, snapshot);
+            previous = snapshot;
+            durations.Add(snapshot.Duration.TotalMilliseconds);
+            Console.WriteLine($"{snapshot.Duration.TotalMilliseconds,8:F1} ms  {snapshotter.LastAttributionScan}  delta +{delta.Added.Length} -{delta.Removed.Length} ~{delta.Changed.Length}");
+            if (args.Flag("show-ownerless"))
+            {
+                foreach (var socket in delta.Added)
+                {
+                    if (socket.Inode != 0 && socket.Owners.IsEmpty)
+                    {
+                        Console.WriteLine($"           new socket without owner: {socket}");
+                    }
+                }
+            }
+        }
+
+        durations.Sort();
+        Console.WriteLine($"median {durations[durations.Count / 2]:F1} ms, max {durations[^1]:F1} ms; load {Load()}");
+        return 0;
+    }
+
     private static string Describe(Snapshotter snapshotter, Snapshot snapshot)
     {
         var attributed = 0;

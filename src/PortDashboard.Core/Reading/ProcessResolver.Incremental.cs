@@ -10,6 +10,15 @@ public sealed partial class ProcessResolver
     /// <summary>Descriptors probed above a process's highest known socket descriptor before its whole listing is read instead.</summary>
     private const int ProbesAboveHighest = 32;
 
+    /// <summary>Free slots probed in a row without finding a socket before the rest of a process's are left for the listing.</summary>
+    private const int FreeSlotsProbedInARow = 16;
+
+    /// <summary>
+    /// In a process's descriptor map: a descriptor that held a socket and was found closed. Kept, since the kernel hands the
+    /// lowest free descriptor to the next socket the process opens.
+    /// </summary>
+    private const long FreeSlot = -1;
+
     private readonly Dictionary<long, ImmutableArray<ProcessInfo>> _owners = [];
     private readonly HashSet<long> _unattributed = [];
     private readonly HashSet<long> _unknown = [];
@@ -24,7 +33,9 @@ public sealed partial class ProcessResolver
     private bool _tracking;
     private long _poll;
     private int _processesRead;
+    private int _processesListed;
     private int _probedUnknown;
+    private TrackedProcess? _probeTarget;
     private (TrackedProcess Tracked, int DirectoryEnd, IReadOnlySet<long> Wanted, bool Refused, bool Stopped) _listedProbe;
 
     /// <summary>
@@ -66,6 +77,7 @@ public sealed partial class ProcessResolver
 
         _poll++;
         _processesRead = 0;
+        _processesListed = 0;
         _descriptorScan.TakeReadCount();
         _wantedNow = wanted;
         var completed = false;
@@ -108,10 +120,16 @@ public sealed partial class ProcessResolver
 
         public int Errno { get; set; }
 
-        /// <summary>A socket it held left the table: its descriptor number is likely to be reused by a new socket.</summary>
+        /// <summary>
+        /// It has descriptors whose socket left the table or that were found closed (free slots): the next sockets it
+        /// opens are likely there.
+        /// </summary>
         public bool HasFreed { get; set; }
 
-        /// <summary>Its wanted socket descriptors as last read, ordered by descriptor number, with their inodes.</summary>
+        /// <summary>
+        /// Its wanted socket descriptors as last read, ordered by descriptor number, with their inodes
+        /// (<see cref="FreeSlot"/> for one found closed since).
+        /// </summary>
         public int[] Fds { get; set; } = [];
 
         public long[] Inodes { get; set; } = [];
@@ -144,7 +162,7 @@ public sealed partial class ProcessResolver
         /// <summary>Whether any descriptor holds <paramref name="inode"/>, as last read.</summary>
         public bool Holds(long inode) => Array.IndexOf(Inodes, inode, 0, Count) >= 0;
 
-        /// <summary>Sets descriptor <paramref name="fd"/> to <paramref name="inode"/>, or removes it when the inode is 0.</summary>
+        /// <summary>Sets descriptor <paramref name="fd"/> to <paramref name="inode"/> (or <see cref="FreeSlot"/>), or removes it when the inode is 0.</summary>
         public void SetDescriptor(int fd, long inode)
         {
             var at = Array.BinarySearch(Fds, 0, Count, fd);
@@ -310,7 +328,7 @@ public sealed partial class ProcessResolver
             vanished += Search(wanted, cancellationToken);
         }
 
-        LastScan = new AttributionScan(Full: false, _processesRead, _descriptorScan.TakeReadCount(), sought);
+        LastScan = new AttributionScan(Full: false, _processesRead, _descriptorScan.TakeReadCount(), sought, _processesListed);
         return new Attribution(_owners, Status(vanished));
     }
 
@@ -478,22 +496,26 @@ public sealed partial class ProcessResolver
 
         try
         {
+            _probeTarget = tracked;
             _probed.Clear();
             _probedUnknown = 0;
             var refused = false;
             if (kind == ProbeKind.Freed)
             {
-                tracked.HasFreed = false;
-                for (var i = 0; i < tracked.Count && !refused && _probedUnknown < _unknown.Count; i++)
+                // Lowest first, as the kernel hands them out; a run of free ones means the rest are most likely free too.
+                var freeInARow = 0;
+                for (var i = 0; i < tracked.Count && !refused && _probedUnknown < _unknown.Count && freeInARow < FreeSlotsProbedInARow; i++)
                 {
                     if (!wanted.Contains(tracked.Inodes[i]))
                     {
-                        refused = !ProbeDescriptor(prefix, tracked.Fds[i], wanted, out _);
+                        refused = !ProbeDescriptor(prefix, tracked.Fds[i], wanted, out var closed);
+                        freeInARow = closed ? freeInARow + 1 : 0;
                     }
                 }
             }
             else if (kind == ProbeKind.Listed)
             {
+                _processesListed++;
                 _listedProbe = (tracked, prefix + "fd".Length, wanted, false, false);
                 var listError = Libc.ForEachEntry(_paths.File(prefix, "fd"u8), this, static (name, _, resolver) => resolver.ProbeListed(name), out _);
                 refused = _listedProbe.Refused || (listError != 0 && !Libc.IsGone(listError));
@@ -530,20 +552,28 @@ public sealed partial class ProcessResolver
                 return Gone(tracked);
             }
 
+            var freed = false;
             foreach (var (fd, inode) in _probed)
             {
                 var before = tracked.InodeAt(fd);
                 tracked.SetDescriptor(fd, inode);
-                if (before != 0 && before != inode && !tracked.Holds(before))
+                if (before > 0 && before != inode && !tracked.Holds(before))
                 {
                     RemoveOwner(before, process.Info); // a shared socket it closed, whose number it reused
                 }
 
-                if (inode != 0)
+                if (inode > 0)
                 {
                     Found(tracked, inode, process);
                 }
             }
+
+            for (var i = 0; i < tracked.Count && !freed; i++)
+            {
+                freed = !wanted.Contains(tracked.Inodes[i]);
+            }
+
+            tracked.HasFreed = freed;
 
             return true;
         }
@@ -572,7 +602,10 @@ public sealed partial class ProcessResolver
             return false;
         }
 
-        var socket = result == DescriptorRead.Socket && wanted.Contains(inode) ? inode : 0;
+        // A closed descriptor that is in the map stays there as a free slot; others leave it.
+        var socket = result == DescriptorRead.Socket && wanted.Contains(inode) ? inode
+            : closed && Array.BinarySearch(_probeTarget!.Fds, 0, _probeTarget.Count, fd) >= 0 ? FreeSlot
+            : 0;
         _probed.Add((fd, socket));
         _probedUnknown += socket != 0 && _unknown.Contains(socket) ? 1 : 0;
         return true;

@@ -15,7 +15,8 @@ public sealed record Attribution(IReadOnlyDictionary<long, ImmutableArray<Proces
 /// <param name="ProcessesRead">Processes whose descriptors were listed or probed.</param>
 /// <param name="DescriptorsRead">Descriptor links read (one <c>readlink</c> each).</param>
 /// <param name="SocketsSought">Socket inodes the call looked for: the whole table in a full scan, the new ones in an incremental one.</param>
-public readonly record struct AttributionScan(bool Full, int ProcessesRead, int DescriptorsRead, int SocketsSought);
+/// <param name="ProcessesListed">Processes whose descriptor listing an incremental call read to find new sockets (a whole read is not counted).</param>
+public readonly record struct AttributionScan(bool Full, int ProcessesRead, int DescriptorsRead, int SocketsSought, int ProcessesListed = 0);
 
 /// <summary>
 /// Attributes socket inodes to processes by scanning <c>{procRoot}/&lt;pid&gt;/fd/*</c> for <c>socket:[inode]</c>.

@@ -108,6 +108,28 @@ public sealed class IncrementalAttributionTests : IDisposable
     }
 
     [Fact]
+    public void A_descriptor_found_closed_stays_a_free_slot_where_the_next_new_socket_is_looked_for_first()
+    {
+        _tree.AddProcess(100).AddSocket(100, 3, 5000).AddSocket(100, 4, 5001).AddSocket(100, 5, 5002);
+        _tree.AddProcess(200).AddSocket(200, 3, 6000);
+        Table(5000, 5001, 5002, 6000);
+        Resolver.ResolveIncrementally(_table, cancellationToken: Ct);
+
+        // Socket 5001 closes; a new socket elsewhere makes the resolver probe, and it finds descriptor 4 closed.
+        File.Delete(_tree.PathOf("100", "fd", "4"));
+        _tree.AddSocket(200, 4, 6001);
+        Table(5000, 5002, 6000, 6001);
+        AssertSameAsFullScan("a socket closed and another opened elsewhere");
+
+        // The next socket of process 100 takes descriptor 4, the lowest free one.
+        _tree.AddSocket(100, 4, 5003);
+        Table(5000, 5002, 5003, 6000, 6001);
+        AssertSameAsFullScan("a socket opened at the free slot");
+
+        Assert.Equal(new AttributionScan(Full: false, ProcessesRead: 1, DescriptorsRead: 1, SocketsSought: 1), Resolver.LastScan);
+    }
+
+    [Fact]
     public void A_new_socket_above_the_highest_known_descriptor_is_found_by_probing()
     {
         _tree.AddProcess(100).AddSocket(100, 3, 5000);
