@@ -7,9 +7,17 @@ using PortDashboard.Core.Sockets;
 namespace PortDashboard.Core.Tests.Reading;
 
 /// <summary>
+/// Runs alone: starting a process forks this one, and until the child execs it holds copies of this process's sockets,
+/// which the live snapshot tests running beside it would see as a second owner.
+/// </summary>
+[CollectionDefinition(nameof(StartsProcesses), DisableParallelization = true)]
+public sealed class StartsProcesses;
+
+/// <summary>
 /// Incremental attribution against the real /proc: real processes (a Python helper that opens, accepts, closes and forks)
 /// hold real sockets, and after each step the incremental answer for their inodes equals a fresh full scan's.
 /// </summary>
+[Collection(nameof(StartsProcesses))]
 public sealed class IncrementalAttributionLiveTests
 {
     // Reads one command per line and answers "ok ..." with what it made (socket ids and inodes, child pids).

@@ -167,7 +167,7 @@ public sealed class IncrementalAttributionTests : IDisposable
         AssertSameAsFullScan("a socket found by listing process 100's descriptors");
         Assert.Empty(listed);
         // Probes above the highest descriptor of 200 and 100 (one each), listings of 200 and 100 (one read: fd 1).
-        Assert.Equal(new AttributionScan(Full: false, ProcessesRead: 4, DescriptorsRead: 3, SocketsSought: 1), Resolver.LastScan);
+        Assert.Equal(new AttributionScan(Full: false, ProcessesRead: 4, DescriptorsRead: 3, SocketsSought: 1, ProcessesListed: 2), Resolver.LastScan);
 
         _tree.AddSocket(400, 1, 7000);
         Table(5000, 5001, 6000, 7000);
