@@ -6,7 +6,8 @@
 # second, each replacing 2 sockets); then
 #   1. the bench times every reader on that table (PortDashboard in process, the others as commands);
 #   2. it sizes the hub's messages for that table (an idle tick, deltas of 10 changes, the first message);
-#   3. it runs the app (Release, 1 Hz polling) with two hub subscribers for 60 s: CPU share, RSS, bytes per delta.
+#   3. it runs the app (Release, 1 Hz polling) with two hub subscribers, 45 s of warm-up (JIT tiers) then 60 s
+#      measured: CPU share, RSS, bytes per delta.
 # Then the generator stops (SIGTERM; it stops by itself after 30 min anyway).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,7 +31,7 @@ for n in "${sizes[@]}"; do
   extra=(); [ "$n" -ge 50000 ] && extra=(--runs 5 --max-seconds 60)
   echo; dotnet "$bench" times "${extra[@]}"
   echo; dotnet "$bench" wire
-  echo; dotnet "$bench" server --app "$app" --seconds 60
+  echo; dotnet "$bench" server --app "$app" --seconds 60 --warmup 45
   kill -TERM $gen_pid 2>/dev/null || true; wait $gen_pid 2>/dev/null || true; rm -f "$log"
   trap - EXIT
 done

@@ -9,7 +9,7 @@ using PortDashboard.Bench;
 //       What incremental attribution read at each tick (processes, descriptors, listings) and how long each took.
 //   PortDashboard.Bench wire
 //       Sizes of the hub's messages for the current table, as the server writes them, per protocol.
-//   PortDashboard.Bench server --app <PortDashboard.dll> [--seconds 60] [--full-json] [--port 5199]
+//   PortDashboard.Bench server --app <PortDashboard.dll> [--seconds 60] [--full-json] [--port 5199] [--env K=V,K=V]
 //       Runs the app at 1 Hz polling and reports its CPU share, its RSS and the hub's bytes per delta.
 
 var command = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? args[0] : "times";

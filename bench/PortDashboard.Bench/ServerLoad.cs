@@ -28,6 +28,12 @@ internal static class ServerLoad
         start.Environment["PortDashboard__PollInterval"] = "00:00:01";
         start.Environment["Serilog__MinimumLevel__Default"] = "Warning";
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        foreach (var setting in (args.String("env") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var (key, value) = (setting[..setting.IndexOf('=', StringComparison.Ordinal)], setting[(setting.IndexOf('=', StringComparison.Ordinal) + 1)..]);
+            start.Environment[key] = value; // e.g. DOTNET_gcServer=0 to compare
+        }
+
         using var server = Process.Start(start)!;
         var output = new Queue<string>();
         void Keep(string? line)
@@ -80,7 +86,7 @@ internal static class ServerLoad
             }
 
             var cpu = (CpuSeconds(server.Id) - cpuBefore) / watch.Elapsed.TotalSeconds;
-            Console.WriteLine($"Server at 1 Hz polling, {seconds} s after {warmup} s of warm-up; load average {Timings.Load()}:");
+            Console.WriteLine($"Server at 1 Hz polling, {seconds} s after {warmup} s of warm-up{(args.String("env") is { } env ? $", with {env}" : "")}; load average {Timings.Load()}:");
             Console.WriteLine();
             Console.WriteLine("| figure | value |");
             Console.WriteLine("|---|---:|");
@@ -136,8 +142,11 @@ internal static class ServerLoad
 
             try
             {
+                // Healthy and past its first snapshot (sequence 1), so a subscriber's first message is the whole table.
                 using var response = await http.GetAsync(new Uri("/healthz", UriKind.Relative));
-                if (response.IsSuccessStatusCode)
+                if (response.IsSuccessStatusCode
+                    && System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.TryGetProperty("sequence", out var sequence)
+                    && sequence.GetInt64() > 0)
                 {
                     return;
                 }
