@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 
 // Opens N loopback TCP connections (2N sockets) spread over several listener ports and 127.0.0.x addresses,
 // churns K connections per second on request, and stops by itself after a set duration.
@@ -89,6 +90,7 @@ internal static class Parent
                 $"--listeners {options.ListenerPorts} --addresses {options.Addresses} --base-port {options.BasePort}")
             {
                 RedirectStandardOutput = true,
+                RedirectStandardInput = true, // never written: a child stops when it reads the end, i.e. when the parent is gone
                 UseShellExecute = false,
             };
             var process = Process.Start(start)!;
@@ -111,14 +113,18 @@ internal static class Parent
             processes.Add(process);
         }
 
-        Console.CancelKeyPress += (_, e) =>
+        // SIGTERM (what scripts send: a background job ignores SIGINT) or Ctrl+C: stop the children, which then exit.
+        void StopChildren(PosixSignalContext context)
         {
-            e.Cancel = true;
+            context.Cancel = true;
             foreach (var p in processes)
             {
                 try { p.Kill(); } catch (InvalidOperationException) { }
             }
-        };
+        }
+
+        using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, StopChildren);
+        using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, StopChildren);
 
         var exited = Task.WhenAll(processes.Select(p => p.WaitForExitAsync()));
         if (await Task.WhenAny(allReady.Task, exited) == allReady.Task)
@@ -137,6 +143,11 @@ internal static class Child
     public static async Task<int> RunAsync(LoadOptions options, int index)
     {
         using var stop = new CancellationTokenSource(options.Duration);
+        _ = Task.Run(async () =>
+        {
+            await Console.In.ReadToEndAsync(); // the parent holds the other end: it exited, however it ended
+            await stop.CancelAsync();
+        });
         var listeners = new List<TcpListener>();
         for (var i = 0; i < options.ListenerPorts; i++)
         {

@@ -64,8 +64,8 @@ public sealed partial class ProcessResolver
         }
     }
 
-    /// <summary>Visits one directory entry's name; returns false to stop the listing.</summary>
-    private delegate bool EntryVisitor<in TState>(ReadOnlySpan<byte> name, TState state);
+    /// <summary>Visits one directory entry's name and inode number; returns false to stop the listing.</summary>
+    private delegate bool EntryVisitor<in TState>(ReadOnlySpan<byte> name, ulong entryId, TState state);
 
     /// <summary>
     /// The few libc calls the scan needs, on NUL-terminated byte paths, reporting errno instead of throwing.
@@ -83,7 +83,7 @@ public sealed partial class ProcessResolver
         private const int ReadOnly = 0;
         private const int CloseOnExec = 0x80000; // O_CLOEXEC
 
-        /// <summary><c>offsetof(struct dirent64, d_name)</c>: ino (8), off (8), reclen (2), type (1).</summary>
+        /// <summary><c>offsetof(struct dirent64, d_name)</c>: ino (8), off (8), reclen (2), type (1); ino is at 0.</summary>
         private const int DirentNameOffset = 19;
 
         /// <summary>The process's gone: its directory or files no longer exist, or reads of an open file fail with ESRCH.</summary>
@@ -123,7 +123,7 @@ public sealed partial class ProcessResolver
                         continue;
                     }
 
-                    if (!visit(name, state))
+                    if (!visit(name, *(ulong*)entry, state))
                     {
                         return 0;
                     }

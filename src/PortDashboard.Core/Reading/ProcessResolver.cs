@@ -10,6 +10,14 @@ namespace PortDashboard.Core.Reading;
 /// <param name="Status">Complete, partial (with counts and a note) or unavailable.</param>
 public sealed record Attribution(IReadOnlyDictionary<long, ImmutableArray<ProcessInfo>> OwnersByInode, AttributionStatus Status);
 
+/// <summary>What one attribution call read, for benchmarks and logs.</summary>
+/// <param name="Full">Whether every process was read (a full scan) or only what changed (an incremental one).</param>
+/// <param name="ProcessesRead">Processes whose descriptors were listed or probed.</param>
+/// <param name="DescriptorsRead">Descriptor links read (one <c>readlink</c> each).</param>
+/// <param name="SocketsSought">Socket inodes the call looked for: the whole table in a full scan, the new ones in an incremental one.</param>
+/// <param name="ProcessesListed">Processes whose descriptor listing an incremental call read to find new sockets (a whole read is not counted).</param>
+public readonly record struct AttributionScan(bool Full, int ProcessesRead, int DescriptorsRead, int SocketsSought, int ProcessesListed = 0);
+
 /// <summary>
 /// Attributes socket inodes to processes by scanning <c>{procRoot}/&lt;pid&gt;/fd/*</c> for <c>socket:[inode]</c>.
 /// <para>
@@ -30,6 +38,10 @@ public sealed record Attribution(IReadOnlyDictionary<long, ImmutableArray<Proces
 /// and takes a third of the time, since .NET's enumerator stats every symlink twice.
 /// Not thread-safe: one caller drives it.
 /// </para>
+/// <para>
+/// <see cref="Resolve"/> scans every process each call; <see cref="ResolveIncrementally"/> keeps inode → owners
+/// between calls and reads only what changed (ProcessResolver.Incremental.cs).
+/// </para>
 /// </summary>
 public sealed partial class ProcessResolver
 {
@@ -40,8 +52,9 @@ public sealed partial class ProcessResolver
     private readonly UserNames _userNames;
     private readonly bool _includeCommandLine;
     private readonly ProcPaths _paths;
-    private readonly List<int> _pids = [];
+    private readonly List<ProcEntry> _listing = [];
     private readonly List<long> _processInodes = [];
+    private readonly List<int> _processFds = [];
     private readonly DescriptorScan _descriptorScan;
     private byte[] _statBuffer = new byte[1024];
     private byte[] _fileBuffer = new byte[4096];
@@ -54,6 +67,7 @@ public sealed partial class ProcessResolver
         _includeCommandLine = includeCommandLine;
         _paths = new ProcPaths(procRoot);
         _descriptorScan = new DescriptorScan(this);
+        _notWanted = inode => !_wantedNow!.Contains(inode);
     }
 
     /// <summary>
@@ -62,59 +76,109 @@ public sealed partial class ProcessResolver
     /// </summary>
     internal Action<int>? BeforeProcessScan { get; set; }
 
-    /// <summary>Scans every process; returns owners for the inodes in <paramref name="wanted"/> (all socket inodes when null).</summary>
+    /// <summary>What the last call read.</summary>
+    public AttributionScan LastScan { get; private set; }
+
+    /// <summary>
+    /// Scans every process; returns owners for the inodes in <paramref name="wanted"/> (all socket inodes when null)
+    /// in a dictionary of its own.
+    /// </summary>
     public Attribution Resolve(IReadOnlySet<long>? wanted = null, CancellationToken cancellationToken = default)
     {
         var owners = new Dictionary<long, ImmutableArray<ProcessInfo>>(wanted?.Count ?? 64);
         if (!OperatingSystem.IsLinux())
         {
-            return new Attribution(owners, AttributionStatus.Unavailable("process attribution reads /proc/<pid>/fd, which only Linux has"));
+            return new Attribution(owners, NotLinux);
         }
 
+        _descriptorScan.TakeReadCount();
         var listError = ListProcesses();
         if (listError != 0)
         {
-            return new Attribution(owners, AttributionStatus.Unavailable($"cannot list {_procRoot}: {Libc.Describe(listError)}"));
+            return new Attribution(owners, CannotList(listError));
         }
 
         var known = new Dictionary<(int, ulong), KnownProcess>(_known.Count);
         var scan = new ScanCounts();
-        foreach (var pid in _pids)
+        foreach (var entry in _listing)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            BeforeProcessScan?.Invoke(pid);
-            var outcome = ScanProcess(pid, wanted, owners, known, out var errno);
-            scan.Count(pid, outcome, errno);
+            BeforeProcessScan?.Invoke(entry.Pid);
+            var outcome = ScanProcess(entry.Pid, wanted, known, out var process, out var errno);
+            scan.Count(entry.Pid, outcome, errno);
+            if (process is not null)
+            {
+                AppendOwner(owners, process);
+            }
         }
 
         _known = known;
+        LastScan = new AttributionScan(Full: true, scan.Read, _descriptorScan.TakeReadCount(), wanted?.Count ?? 0);
         return new Attribution(owners, scan.ToStatus());
     }
 
-    /// <summary>Fills <see cref="_pids"/> with the numeric entries of the proc root, in ascending order; returns an errno or 0.</summary>
+    private static AttributionStatus NotLinux =>
+        AttributionStatus.Unavailable("process attribution reads /proc/<pid>/fd, which only Linux has");
+
+    private AttributionStatus CannotList(int errno) =>
+        AttributionStatus.Unavailable($"cannot list {_procRoot}: {Libc.Describe(errno)}");
+
+    /// <summary>
+    /// Adds the process just scanned as an owner of its inodes. Pids are visited in ascending order, so appending keeps
+    /// each list ordered, and a process holding one socket on several descriptors can only repeat itself at the end.
+    /// </summary>
+    private void AppendOwner(Dictionary<long, ImmutableArray<ProcessInfo>> owners, KnownProcess process)
+    {
+        foreach (var inode in _processInodes)
+        {
+            if (!owners.TryGetValue(inode, out var list))
+            {
+                owners[inode] = process.AsSoleOwner;
+            }
+            else if (!ReferenceEquals(list[^1], process.Info))
+            {
+                owners[inode] = list.Add(process.Info);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Fills <see cref="_listing"/> with the numeric entries of the proc root, in ascending pid order, each with the
+    /// entry's inode number (the kernel gives a new one when another process takes the pid); returns an errno or 0.
+    /// </summary>
     private int ListProcesses()
     {
-        _pids.Clear();
-        var error = Libc.ForEachEntry(_paths.Root(), _pids, static (name, pids) =>
+        _listing.Clear();
+        var error = Libc.ForEachEntry(_paths.Root(), _listing, static (name, entryId, listing) =>
         {
             if (TryParsePid(name, out var pid))
             {
-                pids.Add(pid);
+                listing.Add(new ProcEntry(pid, entryId));
             }
 
             return true;
         }, out _);
-        _pids.Sort();
+        _listing.Sort(static (a, b) => a.Pid.CompareTo(b.Pid));
         return error;
     }
 
+    /// <summary>A pid listed in the proc root and the inode number of its entry.</summary>
+    private readonly record struct ProcEntry(int Pid, ulong EntryId);
+
+    /// <summary>
+    /// Reads one process: its wanted socket descriptors into <see cref="_processInodes"/> and <see cref="_processFds"/>,
+    /// and, when it holds any, who it is (<paramref name="process"/>; null otherwise).
+    /// </summary>
     private ScanOutcome ScanProcess(
         int pid,
         IReadOnlySet<long>? wanted,
-        Dictionary<long, ImmutableArray<ProcessInfo>> owners,
         Dictionary<(int, ulong), KnownProcess> known,
+        out KnownProcess? process,
         out int errno)
     {
+        process = null;
+        _processInodes.Clear();
+        _processFds.Clear();
         var prefix = _paths.SetProcess(pid);
 
         // Opened before the descriptors are listed, read after: the read fails if the process exited meanwhile,
@@ -127,10 +191,11 @@ public sealed partial class ProcessResolver
 
         try
         {
-            _processInodes.Clear();
             var descriptors = ScanDescriptors(prefix, wanted, out var sawClosed, out errno);
             if (descriptors != ScanOutcome.Scanned)
             {
+                _processInodes.Clear();
+                _processFds.Clear();
                 return descriptors;
             }
 
@@ -142,6 +207,8 @@ public sealed partial class ProcessResolver
             var statLength = Libc.ReadAll(statFile, ref _statBuffer, out errno);
             if (statLength < 0)
             {
+                _processInodes.Clear();
+                _processFds.Clear();
                 return ScanOutcome.Vanished; // it exited while we listed its descriptors
             }
 
@@ -153,25 +220,13 @@ public sealed partial class ProcessResolver
             var stat = _statBuffer.AsSpan(0, statLength);
             if (!TryParseStartTime(stat, out var startTime))
             {
+                _processInodes.Clear();
+                _processFds.Clear();
                 errno = 0;
                 return ScanOutcome.Unreadable;
             }
 
-            var process = Identify(prefix, pid, startTime, stat, known);
-            foreach (var inode in _processInodes)
-            {
-                if (!owners.TryGetValue(inode, out var list))
-                {
-                    owners[inode] = process.AsSoleOwner;
-                }
-                else if (!ReferenceEquals(list[^1], process.Info))
-                {
-                    // Pids are visited in ascending order, so appending keeps each list ordered, and a process
-                    // holding one socket on several descriptors can only repeat itself at the end.
-                    owners[inode] = list.Add(process.Info);
-                }
-            }
-
+            process = Identify(prefix, pid, startTime, stat, known);
             return ScanOutcome.Scanned;
         }
         finally
@@ -184,7 +239,7 @@ public sealed partial class ProcessResolver
     private ScanOutcome ScanDescriptors(int prefix, IReadOnlySet<long>? wanted, out bool sawClosed, out int errno)
     {
         _descriptorScan.Start(prefix + "fd".Length, wanted);
-        errno = Libc.ForEachEntry(_paths.File(prefix, "fd"u8), _descriptorScan, static (name, scan) => scan.Visit(name), out var opened);
+        errno = Libc.ForEachEntry(_paths.File(prefix, "fd"u8), _descriptorScan, static (name, _, scan) => scan.Visit(name), out var opened);
         sawClosed = _descriptorScan.SawClosed;
         if (_descriptorScan.Errno != 0)
         {
@@ -218,6 +273,7 @@ public sealed partial class ProcessResolver
     {
         private int _directoryEnd;
         private IReadOnlySet<long>? _wanted;
+        private int _readCount;
 
         public bool SawClosed { get; private set; }
 
@@ -232,32 +288,70 @@ public sealed partial class ProcessResolver
             Errno = 0;
         }
 
+        public void CountRead() => _readCount++;
+
+        /// <summary>The descriptors read (readlink calls) since the last call.</summary>
+        public int TakeReadCount()
+        {
+            var count = _readCount;
+            _readCount = 0;
+            return count;
+        }
+
         public bool Visit(ReadOnlySpan<byte> name)
         {
-            Span<byte> target = stackalloc byte[64]; // "socket:[" + 20 digits + "]" fits; anything longer is no socket
-            var length = Libc.ReadLink(owner._paths.Entry(_directoryEnd, name), target, out var errno);
-            if (length < 0)
+            var result = owner.ReadDescriptor(owner._paths.Entry(_directoryEnd, name), out var inode, out var errno);
+            _readCount++;
+            switch (result)
             {
-                switch (errno)
-                {
-                    case Libc.ENOENT:
-                        SawClosed = true; // closed since the listing, or the process is exiting
-                        return true;
-                    case Libc.EINVAL:
-                        return true; // not a symbolic link (only in trees that are not the kernel's)
-                    default:
-                        Errno = errno; // permission denied (then the whole process is), a loop, ...
-                        return false;
-                }
+                case DescriptorRead.Closed:
+                    SawClosed = true; // closed since the listing, or the process is exiting
+                    return true;
+                case DescriptorRead.Refused:
+                    Errno = errno; // permission denied (then the whole process is), a loop, ...
+                    return false;
+                case DescriptorRead.Socket when _wanted is null || _wanted.Contains(inode):
+                    owner._processInodes.Add(inode);
+                    owner._processFds.Add(Utf8Parser.TryParse(name, out int fd, out var consumed) && consumed == name.Length ? fd : -1);
+                    return true;
+                default:
+                    return true;
             }
-
-            if (length < target.Length && TryParseSocketInode(target[..length], out var inode) && (_wanted is null || _wanted.Contains(inode)))
-            {
-                owner._processInodes.Add(inode);
-            }
-
-            return true;
         }
+    }
+
+    private enum DescriptorRead
+    {
+        /// <summary>A socket; its inode is returned.</summary>
+        Socket,
+
+        /// <summary>Open, but not a socket (a file, a pipe...), or not a link at all (only in trees that are not the kernel's).</summary>
+        Other,
+
+        /// <summary>No such descriptor (closed, or the process is exiting).</summary>
+        Closed,
+
+        /// <summary>The kernel refused to show it (permission denied, a loop...).</summary>
+        Refused,
+    }
+
+    /// <summary>What the descriptor link at <paramref name="path"/> points to.</summary>
+    private DescriptorRead ReadDescriptor(ReadOnlySpan<byte> path, out long inode, out int errno)
+    {
+        inode = 0;
+        Span<byte> target = stackalloc byte[64]; // "socket:[" + 20 digits + "]" fits; anything longer is no socket
+        var length = Libc.ReadLink(path, target, out errno);
+        if (length < 0)
+        {
+            return errno switch
+            {
+                Libc.ENOENT => DescriptorRead.Closed,
+                Libc.EINVAL => DescriptorRead.Other,
+                _ => DescriptorRead.Refused,
+            };
+        }
+
+        return length < target.Length && TryParseSocketInode(target[..length], out inode) ? DescriptorRead.Socket : DescriptorRead.Other;
     }
 
     /// <summary>The <see cref="ProcessInfo"/> for (pid, start time): the one from the last scan, or read now.</summary>
@@ -338,24 +432,38 @@ public sealed partial class ProcessResolver
         private int _unreadable;
         private int _vanished;
 
+        /// <summary>Processes whose descriptors were listed or probed in this call (a benchmark figure).</summary>
+        public int Read { get; private set; }
+
         public void Count(int pid, ScanOutcome outcome, int errno)
         {
+            Read++;
             switch (outcome)
             {
                 case ScanOutcome.Scanned:
                     _scanned++;
                     break;
                 case ScanOutcome.Vanished:
-                    _vanished++;
+                    CountVanished();
                     break;
                 case ScanOutcome.Unreadable:
-                    _unreadable++;
-                    if (_unreadableSamples.Count < UnreadableSamplesKept)
-                    {
-                        _unreadableSamples.Add((pid, errno));
-                    }
-
+                    CountUnreadable(pid, errno);
                     break;
+            }
+        }
+
+        public void CountVanished() => _vanished++;
+
+        /// <summary>A process read earlier, whose descriptors the answer still covers.</summary>
+        public void CountCovered() => _scanned++;
+
+        /// <summary>An unreadable process; samples are kept for the lowest pids when counted in ascending pid order.</summary>
+        public void CountUnreadable(int pid, int errno)
+        {
+            _unreadable++;
+            if (_unreadableSamples.Count < UnreadableSamplesKept)
+            {
+                _unreadableSamples.Add((pid, errno));
             }
         }
 

@@ -19,11 +19,23 @@ public sealed record SnapshotterOptions
 
     /// <summary>The passwd file for user names.</summary>
     public string PasswdPath { get; init; } = "/etc/passwd";
+
+    /// <summary>
+    /// How often attribution reads every process; between those full scans it reads only what changed (new processes,
+    /// new sockets). A full scan corrects owner changes that create no socket (a socket passed to another process, or
+    /// closed by one of its owners). <see cref="TimeSpan.Zero"/> makes every snapshot a full scan.
+    /// </summary>
+    public TimeSpan FullAttributionInterval { get; init; } = TimeSpan.FromSeconds(10);
 }
 
 /// <summary>
 /// Takes <see cref="Snapshot"/>s: reads the socket table, attributes it to processes and stamps it with the
 /// OS port policy and host name. Not thread-safe: one caller (the snapshot service) drives it.
+/// <para>
+/// Attribution is incremental between full scans (<see cref="SnapshotterOptions.FullAttributionInterval"/>). A socket
+/// whose every field equals the previous snapshot's (same inode or, without one, same key) is that snapshot's instance:
+/// the delta between the two skips it by reference, and the new copy dies young instead of living on in the snapshot.
+/// </para>
 /// </summary>
 public sealed class Snapshotter
 {
@@ -32,6 +44,11 @@ public sealed class Snapshotter
     private readonly TimeProvider _time;
     private readonly SnapshotterOptions _options;
     private readonly HashSet<long> _wanted = [];
+    private Dictionary<long, Socket> _previousByInode = [];
+    private Dictionary<long, Socket> _currentByInode = [];
+    private Dictionary<SocketKey, Socket> _previousWithoutInode = [];
+    private Dictionary<SocketKey, Socket> _currentWithoutInode = [];
+    private DateTimeOffset? _nextFullAttribution;
 
     public Snapshotter(ISocketTableReader reader, SnapshotterOptions options, TimeProvider? time = null)
     {
@@ -52,6 +69,9 @@ public sealed class Snapshotter
     /// <summary>The malformed input of the last read, for the log.</summary>
     public MalformedInput LastMalformed { get; private set; } = new();
 
+    /// <summary>What the last attribution read (null without attribution).</summary>
+    public AttributionScan? LastAttributionScan => _resolver?.LastScan;
+
     /// <summary>
     /// Reads the table, attributes it and stamps it. <see cref="Snapshot.TakenAt"/> comes from the injected
     /// <see cref="TimeProvider"/>; <see cref="Snapshot.Duration"/> is the real time the work took, whatever the clock.
@@ -69,7 +89,8 @@ public sealed class Snapshotter
             ? AttributionStatus.Unavailable(_reader.SupportsAttribution
                 ? "process attribution is turned off"
                 : $"the {_reader.Name} reader cannot see which process owns a socket")
-            : Attribute(_resolver, read.Sockets, cancellationToken);
+            : Attribute(_resolver, read.Sockets, takenAt, cancellationToken);
+        ReuseUnchanged(read.Sockets);
 
         var duration = Stopwatch.GetElapsedTime(started);
         return new Snapshot(
@@ -84,7 +105,7 @@ public sealed class Snapshotter
     }
 
     /// <summary>Attaches owners to the sockets that have a file (inode 0, e.g. TIME_WAIT, has none).</summary>
-    private AttributionStatus Attribute(ProcessResolver resolver, List<Socket> sockets, CancellationToken cancellationToken)
+    private AttributionStatus Attribute(ProcessResolver resolver, List<Socket> sockets, DateTimeOffset now, CancellationToken cancellationToken)
     {
         _wanted.Clear();
         foreach (var socket in sockets)
@@ -95,7 +116,13 @@ public sealed class Snapshotter
             }
         }
 
-        var attribution = resolver.Resolve(_wanted, cancellationToken);
+        var fullScan = _options.FullAttributionInterval <= TimeSpan.Zero || _nextFullAttribution is not { } next || now >= next;
+        var attribution = resolver.ResolveIncrementally(_wanted, fullScan, cancellationToken);
+        if (fullScan)
+        {
+            _nextFullAttribution = now + _options.FullAttributionInterval;
+        }
+
         foreach (var socket in sockets)
         {
             if (socket.Inode != 0 && attribution.OwnersByInode.TryGetValue(socket.Inode, out var owners))
@@ -105,6 +132,61 @@ public sealed class Snapshotter
         }
 
         return attribution.Status;
+    }
+
+    /// <summary>Puts the previous snapshot's instance in place of each socket whose every field is unchanged.</summary>
+    private void ReuseUnchanged(List<Socket> sockets)
+    {
+        _currentByInode.Clear();
+        _currentWithoutInode.Clear();
+        var span = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(sockets);
+        for (var i = 0; i < span.Length; i++)
+        {
+            var socket = span[i];
+            if (socket.Inode != 0)
+            {
+                if (_previousByInode.TryGetValue(socket.Inode, out var before) && Same(before, socket))
+                {
+                    span[i] = socket = before;
+                }
+
+                _currentByInode.TryAdd(socket.Inode, socket);
+            }
+            else
+            {
+                var key = socket.Key;
+                if (_previousWithoutInode.TryGetValue(key, out var before) && Same(before, socket))
+                {
+                    span[i] = socket = before;
+                }
+
+                _currentWithoutInode.TryAdd(key, socket);
+            }
+        }
+
+        (_previousByInode, _currentByInode) = (_currentByInode, _previousByInode);
+        (_previousWithoutInode, _currentWithoutInode) = (_currentWithoutInode, _previousWithoutInode);
+    }
+
+    /// <summary>Every field equal, owners being the same process instances.</summary>
+    private static bool Same(Socket a, Socket b)
+    {
+        if (a.Inode != b.Inode || a.State != b.State || a.Protocol != b.Protocol || a.Family != b.Family || a.Uid != b.Uid
+            || a.TransmitQueue != b.TransmitQueue || a.ReceiveQueue != b.ReceiveQueue || a.Local != b.Local || a.Remote != b.Remote
+            || a.Owners.Length != b.Owners.Length)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < a.Owners.Length; i++)
+        {
+            if (!ReferenceEquals(a.Owners[i], b.Owners[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary><c>{procRoot}/sys/kernel/hostname</c> (the host's name when a container mounts the host's /proc), else the runtime's.</summary>

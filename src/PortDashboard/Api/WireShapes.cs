@@ -1,4 +1,5 @@
 using System.Globalization;
+using MessagePack;
 using PortDashboard.Core.Filtering;
 using PortDashboard.Core.Ports;
 using PortDashboard.Core.Sockets;
@@ -7,7 +8,9 @@ using Socket = PortDashboard.Core.Sockets.Socket;
 
 namespace PortDashboard.Api;
 
-// The shapes sent by the HTTP API and the SignalR hub (camelCase JSON). Documented in README.md, "API and hub".
+// The shapes sent by the HTTP API and the SignalR hub: camelCase JSON objects, or, to hub clients that choose the
+// MessagePack protocol, arrays whose positions are the Key numbers below (a compact form: no property names on the
+// wire). Documented in README.md, "API and hub". A Key number, once published, keeps its meaning: add new ones at the end.
 
 /// <summary>One endpoint of a socket, with both facts about its port: IANA's range and the OS port policy.</summary>
 /// <param name="Address">The address (<c>*</c> for a wildcard; IPv6 without brackets).</param>
@@ -16,46 +19,71 @@ namespace PortDashboard.Api;
 /// <param name="OsEphemeral">Whether the kernel hands this port out as an ephemeral source port.</param>
 /// <param name="Privileged">Whether binding this port needs privilege.</param>
 /// <param name="Service">The service name for the port and protocol, if any.</param>
-public sealed record EndpointDto(string Address, int Port, string? Range, bool OsEphemeral, bool Privileged, string? Service);
+[MessagePackObject]
+public sealed record EndpointDto(
+    [property: Key(0)] string Address,
+    [property: Key(1)] int Port,
+    [property: Key(2)] string? Range,
+    [property: Key(3)] bool OsEphemeral,
+    [property: Key(4)] bool Privileged,
+    [property: Key(5)] string? Service);
 
 /// <summary>A process holding a socket.</summary>
 /// <param name="Pid">Process id.</param>
 /// <param name="Name">The command name.</param>
 /// <param name="User">The user name (or the uid as text when it has none).</param>
 /// <param name="CommandLine">The full command line, only when <c>PortDashboard:ShowCommandLine</c> is true.</param>
-public sealed record OwnerDto(int Pid, string Name, string User, string? CommandLine);
+[MessagePackObject]
+public sealed record OwnerDto(
+    [property: Key(0)] int Pid,
+    [property: Key(1)] string Name,
+    [property: Key(2)] string User,
+    [property: Key(3)] string? CommandLine);
 
 /// <summary>Bytes queued in the kernel.</summary>
-public sealed record QueuesDto(long Transmit, long Receive);
+[MessagePackObject]
+public sealed record QueuesDto([property: Key(0)] long Transmit, [property: Key(1)] long Receive);
 
 /// <summary>One socket. <paramref name="Id"/> is stable across snapshots (it is the <see cref="SocketKey"/>).</summary>
+[MessagePackObject]
 public sealed record SocketDto(
-    string Id,
-    string Protocol,
-    string Family,
-    EndpointDto Local,
-    EndpointDto Remote,
-    string State,
-    long Inode,
-    int Uid,
-    IReadOnlyList<OwnerDto> Owners,
-    QueuesDto Queues);
+    [property: Key(0)] string Id,
+    [property: Key(1)] string Protocol,
+    [property: Key(2)] string Family,
+    [property: Key(3)] EndpointDto Local,
+    [property: Key(4)] EndpointDto Remote,
+    [property: Key(5)] string State,
+    [property: Key(6)] long Inode,
+    [property: Key(7)] int Uid,
+    [property: Key(8)] IReadOnlyList<OwnerDto> Owners,
+    [property: Key(9)] QueuesDto Queues);
 
 /// <summary>How completely sockets were attributed to processes.</summary>
-public sealed record AttributionDto(string Completeness, int ProcessesScanned, int ProcessesSkipped, string? Note);
+[MessagePackObject]
+public sealed record AttributionDto(
+    [property: Key(0)] string Completeness,
+    [property: Key(1)] int ProcessesScanned,
+    [property: Key(2)] int ProcessesSkipped,
+    [property: Key(3)] string? Note);
 
 /// <summary>The OS port policy the snapshot was classified with.</summary>
-public sealed record PortPolicyDto(int EphemeralFirst, int EphemeralLast, int UnprivilegedPortStart, string Source);
+[MessagePackObject]
+public sealed record PortPolicyDto(
+    [property: Key(0)] int EphemeralFirst,
+    [property: Key(1)] int EphemeralLast,
+    [property: Key(2)] int UnprivilegedPortStart,
+    [property: Key(3)] string Source);
 
 /// <summary>How and when a snapshot was taken.</summary>
+[MessagePackObject]
 public sealed record SnapshotMetadataDto(
-    DateTimeOffset TakenAt,
-    double DurationMs,
-    string HostName,
-    string Reader,
-    AttributionDto Attribution,
-    PortPolicyDto PortPolicy,
-    int MalformedLines);
+    [property: Key(0)] DateTimeOffset TakenAt,
+    [property: Key(1)] double DurationMs,
+    [property: Key(2)] string HostName,
+    [property: Key(3)] string Reader,
+    [property: Key(4)] AttributionDto Attribution,
+    [property: Key(5)] PortPolicyDto PortPolicy,
+    [property: Key(6)] int MalformedLines);
 
 /// <summary>
 /// A full view: the sockets of one snapshot that match <paramref name="Filter"/>. The hub's <c>Snapshot</c> message
@@ -64,12 +92,13 @@ public sealed record SnapshotMetadataDto(
 /// <param name="Sequence">The sequence number of the last delta this snapshot includes (0 before the first).</param>
 /// <param name="Filter">The filter applied, in its canonical query form (empty for none).</param>
 /// <param name="Total">Sockets in the whole snapshot, before filtering.</param>
+[MessagePackObject]
 public sealed record SnapshotMessage(
-    long Sequence,
-    string Filter,
-    SnapshotMetadataDto Metadata,
-    int Total,
-    IReadOnlyList<SocketDto> Sockets);
+    [property: Key(0)] long Sequence,
+    [property: Key(1)] string Filter,
+    [property: Key(2)] SnapshotMetadataDto Metadata,
+    [property: Key(3)] int Total,
+    [property: Key(4)] IReadOnlyList<SocketDto> Sockets);
 
 /// <summary>
 /// What changed, for one subscription's filter, from sequence <paramref name="FromSequence"/> to
@@ -80,13 +109,14 @@ public sealed record SnapshotMessage(
 /// <param name="Added">Sockets that appeared, or that changed and now match the filter.</param>
 /// <param name="Removed">Ids of sockets that disappeared, or that changed and no longer match.</param>
 /// <param name="Changed">Sockets whose state or owners changed and still match.</param>
+[MessagePackObject]
 public sealed record DeltaMessage(
-    long FromSequence,
-    long ToSequence,
-    DateTimeOffset TakenAt,
-    IReadOnlyList<SocketDto> Added,
-    IReadOnlyList<string> Removed,
-    IReadOnlyList<SocketDto> Changed);
+    [property: Key(0)] long FromSequence,
+    [property: Key(1)] long ToSequence,
+    [property: Key(2)] DateTimeOffset TakenAt,
+    [property: Key(3)] IReadOnlyList<SocketDto> Added,
+    [property: Key(4)] IReadOnlyList<string> Removed,
+    [property: Key(5)] IReadOnlyList<SocketDto> Changed);
 
 /// <summary>Turns Core's sockets and snapshots into the wire shapes.</summary>
 public sealed class WireMapper(ServiceNameRegistry services, bool showCommandLine)

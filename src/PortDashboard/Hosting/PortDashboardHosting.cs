@@ -71,7 +71,8 @@ public static class PortDashboardHosting
             provider.GetRequiredService<ServiceNameRegistry>(),
             provider.GetRequiredService<IOptions<PortDashboardOptions>>().Value.ShowCommandLine));
 
-        services.AddSignalR();
+        // JSON for people and scripts; MessagePack (positional arrays, see Api/WireShapes.cs) for compact deltas.
+        services.AddSignalR().AddMessagePackProtocol();
         services.AddSingleton<HubSubscriptions>();
         services.AddProblemDetails();
         services.AddHealthChecks().AddCheck<SnapshotHealthCheck>(SnapshotHealthCheck.Name);

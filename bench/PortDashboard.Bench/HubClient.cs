@@ -1,0 +1,318 @@
+using System.Buffers;
+using System.Globalization;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+using MessagePack;
+using MessagePack.Resolvers;
+
+namespace PortDashboard.Bench;
+
+/// <summary>
+/// A bare SignalR client over one WebSocket (no negotiation), JSON or MessagePack, that subscribes to the hub and counts
+/// the bytes of each message it receives: the hub message plus its WebSocket frame header, as they come off the wire.
+/// </summary>
+internal sealed class HubClient : IAsyncDisposable
+{
+    private const byte RecordSeparator = 0x1e;
+
+    private readonly ClientWebSocket _socket = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly List<(long Bytes, int Changes)> _deltas = [];
+    private readonly bool _messagePack;
+    private Task _receiving = Task.CompletedTask;
+    private Task _pinging = Task.CompletedTask;
+
+    private HubClient(string name, bool messagePack)
+    {
+        Name = name;
+        _messagePack = messagePack;
+    }
+
+    public string Name { get; }
+
+    public long FirstMessageBytes { get; private set; }
+
+    public static async Task<HubClient> ConnectAsync(Uri hub, string name, bool messagePack, string? filter)
+    {
+        var client = new HubClient(name, messagePack);
+        await client._socket.ConnectAsync(hub, CancellationToken.None);
+        var handshake = Encoding.UTF8.GetBytes($"{{\"protocol\":\"{(messagePack ? "messagepack" : "json")}\",\"version\":1}}\u001e");
+        await client._socket.SendAsync(handshake, messagePack ? WebSocketMessageType.Binary : WebSocketMessageType.Text, true, CancellationToken.None);
+        var answer = Encoding.UTF8.GetString(await client.ReceiveMessageAsync(CancellationToken.None));
+        if (!answer.StartsWith("{}", StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException($"{name}: the hub refused the handshake: {answer.TrimEnd('\u001e')}");
+        }
+
+        await client.SendAsync(client.Invocation("Subscribe", filter));
+        client._receiving = Task.Run(client.ReceiveLoopAsync);
+        client._pinging = Task.Run(client.PingLoopAsync);
+        return client;
+    }
+
+    public void ResetCounts()
+    {
+        lock (_deltas)
+        {
+            _deltas.Clear();
+        }
+    }
+
+    public string Summary()
+    {
+        List<(long Bytes, int Changes)> deltas;
+        lock (_deltas)
+        {
+            deltas = [.. _deltas];
+        }
+
+        if (deltas.Count == 0)
+        {
+            return $"| {Name} | {FirstMessageBytes:N0} | 0 | - | - | - | - | - |";
+        }
+
+        var bytes = deltas.Select(d => d.Bytes).Order().ToList();
+        var changes = deltas.Select(d => d.Changes).Order().ToList();
+        var totalChanges = changes.Sum();
+        var perChange = totalChanges == 0 ? "-" : (deltas.Sum(d => d.Bytes) / (double)totalChanges).ToString("F0", CultureInfo.InvariantCulture);
+        return string.Create(
+            CultureInfo.InvariantCulture,
+            $"| {Name} | {FirstMessageBytes:N0} | {deltas.Count} | {bytes[bytes.Count / 2]:N0} | {bytes[(int)Math.Min(bytes.Count - 1, Math.Ceiling(bytes.Count * 0.95) - 1)]:N0} | {bytes[^1]:N0} | {changes[changes.Count / 2]} | {perChange} |");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        try
+        {
+            await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+        }
+        catch (WebSocketException)
+        {
+            // the server went first
+        }
+
+        await Task.WhenAll(_receiving, _pinging).ContinueWith(_ => { }, TaskScheduler.Default);
+        _socket.Dispose();
+        _stop.Dispose();
+    }
+
+    private byte[] Invocation(string target, string? argument)
+    {
+        if (!_messagePack)
+        {
+            var json = JsonSerializer.Serialize(new { type = 1, invocationId = "1", target, arguments = new[] { argument } });
+            return Encoding.UTF8.GetBytes(json + "\u001e");
+        }
+
+        // [1 (invocation), {} headers, "1" invocation id, target, [argument], [] stream ids], behind its varint length.
+        var body = MessagePackSerializer.Serialize<object[]>([1, new Dictionary<string, string>(), "1", target, new object?[] { argument }, Array.Empty<string>()], ContractlessStandardResolver.Options);
+        return Framed(body);
+    }
+
+    private byte[] Ping() => _messagePack ? Framed(MessagePackSerializer.Serialize<object[]>([6])) : "{\"type\":6}\u001e"u8.ToArray();
+
+    private static byte[] Framed(byte[] body)
+    {
+        var prefix = new List<byte>();
+        var length = (uint)body.Length;
+        do
+        {
+            var b = (byte)(length & 0x7f);
+            length >>= 7;
+            prefix.Add(length > 0 ? (byte)(b | 0x80) : b);
+        }
+        while (length > 0);
+        return [.. prefix, .. body];
+    }
+
+    private Task SendAsync(byte[] message) =>
+        _socket.SendAsync(message, _messagePack ? WebSocketMessageType.Binary : WebSocketMessageType.Text, true, _stop.Token);
+
+    private async Task PingLoopAsync()
+    {
+        try
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(10), _stop.Token);
+                await SendAsync(Ping());
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or WebSocketException or ObjectDisposedException)
+        {
+        }
+    }
+
+    private async Task ReceiveLoopAsync()
+    {
+        try
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                var message = await ReceiveMessageAsync(_stop.Token);
+                if (message.Length == 0 && _socket.State != WebSocketState.Open)
+                {
+                    return;
+                }
+
+                foreach (var hubMessage in Split(message))
+                {
+                    Count(hubMessage, WebSocketHeaderShare(message.Length, hubMessage.Length));
+                }
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or WebSocketException or ObjectDisposedException)
+        {
+        }
+    }
+
+    /// <summary>The frame header, counted with the hub message when the WebSocket message holds only it.</summary>
+    private static int WebSocketHeaderShare(int webSocketMessage, int hubMessage) =>
+        webSocketMessage == hubMessage ? WireSizes.WebSocketHeader(webSocketMessage) : 0;
+
+    private void Count(ReadOnlyMemory<byte> message, int header)
+    {
+        var (target, changes) = _messagePack ? ReadMessagePack(message) : ReadJson(message);
+        if (target == "Snapshot")
+        {
+            FirstMessageBytes = message.Length + header;
+        }
+        else if (target == "Delta")
+        {
+            lock (_deltas)
+            {
+                _deltas.Add((message.Length + header, changes));
+            }
+        }
+    }
+
+    private static (string? Target, int Changes) ReadJson(ReadOnlyMemory<byte> message)
+    {
+        var span = message.Span;
+        if (!span.StartsWith("{\"type\":1,"u8))
+        {
+            return (null, 0);
+        }
+
+        if (span.StartsWith("{\"type\":1,\"target\":\"Snapshot\""u8))
+        {
+            return ("Snapshot", 0);
+        }
+
+        using var document = JsonDocument.Parse(message[..^1]);
+        var root = document.RootElement;
+        var target = root.GetProperty("target").GetString();
+        if (target != "Delta")
+        {
+            return (target, 0);
+        }
+
+        var delta = root.GetProperty("arguments")[0];
+        return (target, delta.GetProperty("added").GetArrayLength() + delta.GetProperty("removed").GetArrayLength() + delta.GetProperty("changed").GetArrayLength());
+    }
+
+    private static (string? Target, int Changes) ReadMessagePack(ReadOnlyMemory<byte> framed)
+    {
+        var body = framed;
+        var length = 0;
+        var shift = 0;
+        while (true)
+        {
+            var b = body.Span[0];
+            body = body[1..];
+            length |= (b & 0x7f) << shift;
+            shift += 7;
+            if ((b & 0x80) == 0)
+            {
+                break;
+            }
+        }
+
+        var reader = new MessagePackReader(body[..length]);
+        var count = reader.ReadArrayHeader();
+        if (count < 5 || reader.ReadInt32() != 1)
+        {
+            return (null, 0);
+        }
+
+        reader.Skip(); // headers
+        reader.Skip(); // invocation id (nil)
+        var target = reader.ReadString();
+        if (target != "Delta")
+        {
+            return (target, 0);
+        }
+
+        reader.ReadArrayHeader();
+        var delta = MessagePackSerializer.Deserialize<object>(ref reader, ContractlessStandardResolver.Options);
+        static int Length(object? list) => list is object[] items ? items.Length : 0;
+        return delta switch
+        {
+            object[] fields => (target, Length(fields[3]) + Length(fields[4]) + Length(fields[5])),
+            IDictionary<object, object> map => (target, Length(map["added"]) + Length(map["removed"]) + Length(map["changed"])),
+            _ => (target, 0),
+        };
+    }
+
+    /// <summary>The hub messages of one WebSocket message: JSON ends each with 0x1e, MessagePack prefixes each with its varint length.</summary>
+    private IEnumerable<ReadOnlyMemory<byte>> Split(byte[] message)
+    {
+        var rest = new ReadOnlyMemory<byte>(message);
+        while (!rest.IsEmpty)
+        {
+            int size;
+            if (_messagePack)
+            {
+                var length = 0;
+                var shift = 0;
+                var prefix = 0;
+                byte b;
+                do
+                {
+                    b = rest.Span[prefix++];
+                    length |= (b & 0x7f) << shift;
+                    shift += 7;
+                }
+                while ((b & 0x80) != 0);
+                size = prefix + length;
+            }
+            else
+            {
+                var end = rest.Span.IndexOf(RecordSeparator);
+                size = end < 0 ? rest.Length : end + 1;
+            }
+
+            yield return rest[..size];
+            rest = rest[size..];
+        }
+    }
+
+    private async Task<byte[]> ReceiveMessageAsync(CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        try
+        {
+            using var message = new MemoryStream();
+            while (true)
+            {
+                var result = await _socket.ReceiveAsync(buffer, cancellationToken);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    return [];
+                }
+
+                message.Write(buffer, 0, result.Count);
+                if (result.EndOfMessage)
+                {
+                    return message.ToArray();
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+}

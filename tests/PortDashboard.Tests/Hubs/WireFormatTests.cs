@@ -1,0 +1,129 @@
+using System.Threading.Channels;
+using MessagePack;
+using MessagePack.Resolvers;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.AspNetCore.SignalR.Protocol;
+using Microsoft.Extensions.DependencyInjection;
+using PortDashboard.Api;
+using PortDashboard.Core.Filtering;
+using PortDashboard.Core.Sockets;
+using PortDashboard.Hubs;
+using PortDashboard.Tests.Support;
+using static PortDashboard.Tests.Support.TestSockets;
+
+namespace PortDashboard.Tests.Hubs;
+
+/// <summary>
+/// The hub's two protocols as the app registers them: JSON, and MessagePack with positional arrays (the compact form),
+/// its sizes for a delta of 10 changes in a 100,000-socket table and for an idle tick, and a real subscriber over it.
+/// </summary>
+public sealed class WireFormatTests(WebHostFixture host) : IClassFixture<WebHostFixture>
+{
+    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
+
+    private IHubProtocol Protocol(string name) =>
+        host.GetService<IEnumerable<IHubProtocol>>().Single(p => p.Name == name);
+
+    [Fact]
+    public void Over_MessagePack_a_delta_of_10_sockets_in_a_100000_socket_table_fits_in_4_KB_and_an_idle_tick_in_200_bytes()
+    {
+        var owner = new ProcessInfo(123_456, 98_765_432, "PortDashboard.L", 0, "root");
+        var table = Enumerable.Range(0, 100_000)
+            .Select(i => Connection(20_000 + (i % 40_000), 40_000 + (i % 20_000), inode: 9_000_000 + i, owners: owner))
+            .ToArray();
+        var before = SnapshotOf(DateTimeOffset.UnixEpoch, table);
+        var opened = Enumerable.Range(0, 10).Select(i => Connection(60_000 + i, 5432, inode: 9_200_000 + i, owners: owner)).ToArray();
+        var after = SnapshotOf(DateTimeOffset.UnixEpoch.AddSeconds(1), [.. table, .. opened]);
+        var mapper = host.GetService<WireMapper>();
+        var tenOpened = FilteredDelta.ToMessage([NumberedDelta(2, before, after)], after, Filter.Empty, mapper);
+        var idle = FilteredDelta.ToMessage([NumberedDelta(3, after, after)], after, Filter.Empty, mapper);
+
+        var messagePack = Protocol("messagepack");
+        var tenBytes = Bytes(messagePack, tenOpened);
+        var idleBytes = Bytes(messagePack, idle);
+
+        Assert.Equal(10, tenOpened.Added.Count);
+        Assert.True(tenBytes + 4 <= 4096, $"10 sockets opened: {tenBytes} bytes + a 4-byte WebSocket header over 4 KB");
+        Assert.True(idleBytes + 2 <= 200, $"an idle tick: {idleBytes} bytes + a 2-byte WebSocket header over 200");
+        Assert.True(Bytes(Protocol("json"), idle) + 2 <= 200, "an idle tick over JSON stays under 200 bytes too");
+    }
+
+    [Fact]
+    public void Over_MessagePack_a_delta_is_an_array_whose_positions_are_the_documented_fields()
+    {
+        var listener = Listener(5432, inode: 77, TransportProtocol.Tcp);
+        var before = SnapshotOf(DateTimeOffset.UnixEpoch);
+        var after = SnapshotOf(DateTimeOffset.UnixEpoch.AddSeconds(1), listener);
+        var message = FilteredDelta.ToMessage([NumberedDelta(5, before, after)], after, Filter.Empty, host.GetService<WireMapper>());
+
+        var bytes = Protocol("messagepack").GetMessageBytes(new InvocationMessage(SocketsHub.DeltaMethod, [message]));
+        var reader = new MessagePackReader(bytes[VarintLength(bytes.Span)..]);
+        var invocation = MessagePackSerializer.Deserialize<object[]>(ref reader, ContractlessStandardResolver.Options);
+        var delta = (object[])((object[])invocation[4])[0];
+        var socket = (object[])((object[])delta[3])[0];
+        var local = (object[])socket[3];
+
+        Assert.Equal(("Delta", 5L, 5L), ((string)invocation[3], Convert.ToInt64(delta[0]), Convert.ToInt64(delta[1])));
+        Assert.Equal(WireMapper.Id(listener.Key), socket[0]);
+        Assert.Equal(("tcp", "ipv4", "listen", 77L), ((string)socket[1], (string)socket[2], (string)socket[5], Convert.ToInt64(socket[6])));
+        Assert.Equal(("127.0.0.1", 5432L, "registered"), ((string)local[0], Convert.ToInt64(local[1]), (string)local[2]));
+        Assert.Empty((object[])delta[4]);
+        Assert.Empty((object[])delta[5]);
+    }
+
+    [Fact]
+    public async Task A_MessagePack_subscriber_gets_the_snapshot_then_the_delta_that_adds_a_new_listener()
+    {
+        using var listener = new BoundSocket();
+        var messages = Channel.CreateUnbounded<object>();
+        await using var connection = new HubConnectionBuilder()
+            .WithUrl(new Uri(host.BaseAddress, SocketsHub.Path))
+            .AddMessagePackProtocol()
+            .Build();
+        connection.On<SnapshotMessage>(SocketsHub.SnapshotMethod, m => messages.Writer.TryWrite(m));
+        connection.On<DeltaMessage>(SocketsHub.DeltaMethod, m => messages.Writer.TryWrite(m));
+        await connection.StartAsync(Cancellation);
+
+        await connection.InvokeAsync<string>("Subscribe", $"port={listener.Port}&state=listen", Cancellation);
+        var snapshot = Assert.IsType<SnapshotMessage>(await Next(messages));
+        Assert.Empty(snapshot.Sockets);
+        Assert.False(string.IsNullOrEmpty(snapshot.Metadata.Reader));
+
+        listener.Listen();
+        var deadline = DateTime.UtcNow + Eventually.DefaultTimeout;
+        var sequence = snapshot.Sequence;
+        while (DateTime.UtcNow < deadline)
+        {
+            var delta = Assert.IsType<DeltaMessage>(await Next(messages));
+            Assert.Equal(sequence + 1, delta.FromSequence);
+            sequence = delta.ToSequence;
+            if (delta.Added.Count > 0)
+            {
+                var added = Assert.Single(delta.Added);
+                Assert.Equal((listener.Port, "listen"), (added.Local.Port, added.State));
+                Assert.Contains(added.Owners, o => o.Pid == Environment.ProcessId);
+                return;
+            }
+        }
+
+        Assert.Fail("no delta added the new listener in time");
+    }
+
+    private static Task<object> Next(Channel<object> messages) =>
+        Eventually.Within(messages.Reader.ReadAsync(Cancellation).AsTask(), "a hub message");
+
+    private static int Bytes(IHubProtocol protocol, object message) =>
+        protocol.GetMessageBytes(new InvocationMessage(SocketsHub.DeltaMethod, [message])).Length;
+
+    /// <summary>The length of the varint that prefixes each MessagePack hub message.</summary>
+    private static int VarintLength(ReadOnlySpan<byte> bytes)
+    {
+        var length = 1;
+        while ((bytes[length - 1] & 0x80) != 0)
+        {
+            length++;
+        }
+
+        return length;
+    }
+}
