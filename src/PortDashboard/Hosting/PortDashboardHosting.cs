@@ -8,6 +8,7 @@ using PortDashboard.Components;
 using PortDashboard.Core.Ports;
 using PortDashboard.Core.Reading;
 using PortDashboard.Hubs;
+using PortDashboard.Insight;
 using PortDashboard.Monitoring;
 using Serilog;
 
@@ -55,6 +56,7 @@ public static class PortDashboardHosting
         services.AddSingleton<IValidateOptions<PortDashboardOptions>, PortDashboardOptionsValidator>();
 
         services.AddPortDashboardMonitoring();
+        services.AddPortDashboardInsight();
 
         services.TryAddSingleton(_ => ServiceNameRegistry.LoadDefault());
         services.AddSingleton(provider => new WireMapper(
@@ -132,6 +134,7 @@ public static class PortDashboardHosting
 
         app.MapStaticAssets();
         app.MapSnapshotApi();
+        app.MapPortDashboardInsight();
         app.MapHealthChecks(SnapshotHealthCheck.Path, SnapshotHealthCheck.EndpointOptions);
         app.MapHub<SocketsHub>(SocketsHub.Path);
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
