@@ -23,9 +23,10 @@ public sealed class HistoryWriter : BackgroundService
     private readonly Channel<HistoryOp> _queue;
     private readonly TaskCompletionSource<HistoryStore?> _store = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _written;
-    private long _rowsSincePrune;
+    private long _rows; // sockets in the file: counted at start, then kept up to date by the writes and the pruning
     private long _pruned;
     private long _queued;
+    private int _running;
 
     public HistoryWriter(IOptions<InsightOptions> options, InsightMetrics metrics, TimeProvider time, ILogger<HistoryWriter> logger)
     {
@@ -77,12 +78,29 @@ public sealed class HistoryWriter : BackgroundService
         await flush.Done.Task.WaitAsync(cancellationToken);
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Interlocked.Exchange(ref _running, 1) == 0 ? RunAsync(stoppingToken) : Task.CompletedTask;
+
+    /// <summary>
+    /// A background service stopped before its loop got a thread never runs it (its task is cancelled first): then
+    /// what was queued is written here, so a quick stop loses nothing either.
+    /// </summary>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        if (Interlocked.Exchange(ref _running, 1) == 0)
+        {
+            await RunAsync(new CancellationToken(canceled: true));
+        }
+    }
+
+    private async Task RunAsync(CancellationToken stoppingToken)
     {
         HistoryStore? store;
         try
         {
-            store = await _store.Task.WaitAsync(stoppingToken);
+            // Attached already (the usual case): go on even if stopping was asked before this loop ran, so the queue is written.
+            store = _store.Task.IsCompleted ? await _store.Task : await _store.Task.WaitAsync(stoppingToken);
         }
         catch (OperationCanceledException)
         {
@@ -97,6 +115,8 @@ public sealed class HistoryWriter : BackgroundService
 
         using var connection = store.Open();
         using var statements = new Statements(connection);
+        _rows = Convert.ToInt64(HistoryStore.Scalar(connection, "SELECT COUNT(*) FROM sockets;"), System.Globalization.CultureInfo.InvariantCulture);
+        _metrics.HistoryRows(_rows);
         var nextPrune = _time.GetUtcNow() + _options.PruneInterval;
         var batch = new List<HistoryOp>(_options.BatchSize);
         var stopping = false;
@@ -126,10 +146,14 @@ public sealed class HistoryWriter : BackgroundService
             }
 
             var now = _time.GetUtcNow();
-            if (now >= nextPrune || Interlocked.Read(ref _rowsSincePrune) > _options.MaxRows / 10)
+            if (now >= nextPrune)
             {
-                Prune(connection, now);
+                Prune(connection, now, compact: true);
                 nextPrune = now + _options.PruneInterval;
+            }
+            else if (_rows > _options.MaxRows)
+            {
+                Prune(connection, now, compact: false); // at the bound: keep to it after every batch
             }
 
             if (stopping && batch.Count == 0)
@@ -184,7 +208,8 @@ public sealed class HistoryWriter : BackgroundService
             }
 
             transaction.Commit();
-            Interlocked.Add(ref _rowsSincePrune, inserted);
+            _rows += inserted;
+            _metrics.HistoryRows(_rows);
             Interlocked.Add(ref _written, batch.Count - flushes.Count);
             _metrics.HistoryWritten(batch.Count, inserted, Stopwatch.GetElapsedTime(started));
         }
@@ -201,8 +226,11 @@ public sealed class HistoryWriter : BackgroundService
         }
     }
 
-    /// <summary>Deletes sockets dead for longer than MaxAge, then the oldest beyond MaxRows; gives the pages back to the file.</summary>
-    private void Prune(SqliteConnection connection, DateTimeOffset now)
+    /// <summary>
+    /// Deletes sockets dead for longer than MaxAge, then the oldest beyond MaxRows (walking only those, by row number);
+    /// with <paramref name="compact"/>, gives the freed pages back to the file and empties the write-ahead log.
+    /// </summary>
+    private void Prune(SqliteConnection connection, DateTimeOffset now, bool compact)
     {
         try
         {
@@ -210,26 +238,36 @@ public sealed class HistoryWriter : BackgroundService
             long deleted;
             using (var command = connection.CreateCommand())
             {
-                command.CommandText = """
-                    DELETE FROM sockets WHERE died_at IS NOT NULL AND died_at < $cutoff;
-                    DELETE FROM sockets WHERE id <= (SELECT id FROM sockets ORDER BY id DESC LIMIT 1 OFFSET $max);
-                    DELETE FROM listener_events WHERE at < $cutoff;
-                    """;
+                command.CommandText = "DELETE FROM sockets WHERE died_at < $cutoff;";
                 command.Parameters.AddWithValue("$cutoff", cutoff);
-                command.Parameters.AddWithValue("$max", _options.MaxRows);
                 deleted = command.ExecuteNonQuery();
+                command.CommandText = "DELETE FROM listener_events WHERE at < $cutoff;";
+                command.ExecuteNonQuery();
             }
 
-            Interlocked.Exchange(ref _rowsSincePrune, 0);
-            if (deleted > 0)
+            _rows -= deleted;
+            if (_rows > _options.MaxRows)
             {
-                Interlocked.Add(ref _pruned, deleted);
+                using var command = connection.CreateCommand();
+                command.CommandText = "DELETE FROM sockets WHERE id IN (SELECT id FROM sockets ORDER BY id LIMIT $excess);";
+                command.Parameters.AddWithValue("$excess", _rows - _options.MaxRows);
+                var excess = command.ExecuteNonQuery();
+                _rows -= excess;
+                deleted += excess;
+            }
+
+            _metrics.HistoryRows(_rows);
+            Interlocked.Add(ref _pruned, deleted);
+            if (compact)
+            {
                 HistoryStore.Execute(connection, "PRAGMA incremental_vacuum;");
                 HistoryStore.Execute(connection, "PRAGMA wal_checkpoint(TRUNCATE);");
-                _logger.LogDebug("Pruned {Deleted} history rows (older than {MaxAge} or beyond {MaxRows})", deleted, _options.MaxAge, _options.MaxRows);
             }
 
-            _metrics.HistoryRows(Convert.ToInt64(HistoryStore.Scalar(connection, "SELECT COUNT(*) FROM sockets;"), System.Globalization.CultureInfo.InvariantCulture));
+            if (deleted > 0)
+            {
+                _logger.LogDebug("Pruned {Deleted} history rows (dead for longer than {MaxAge}, or beyond {MaxRows})", deleted, _options.MaxAge, _options.MaxRows);
+            }
         }
         catch (SqliteException e)
         {

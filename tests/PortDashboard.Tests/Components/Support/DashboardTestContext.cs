@@ -46,6 +46,7 @@ public abstract class DashboardTestContext : BunitContext
         Services.AddSingleton<ISnapshotFeed>(Feed);
         Services.AddSingleton<TimeProvider>(Time);
         Services.AddSingleton(ServiceNames);
+        Services.AddSingleton(new PortDashboard.Insight.InsightState(new PortDashboard.Insight.Listeners.ListenerWatch(), Time));
     }
 
     protected FakeSnapshotFeed Feed { get; } = new();
