@@ -37,7 +37,8 @@ public sealed class InsightService : BackgroundService
     private readonly Dictionary<Destination, long> _shortLivedByDestination = [];
     private HistoryRecorder? _recorder;
     private Snapshot? _last;
-    private Lazy<ConnectionIndex>? _lastIndex;
+    private readonly LiveConnections _live = new();
+    private Socket?[] _seenBefore = [];
     private long _shortLivedTotal;
     private long _batches;
     private int _failuresLogged;
@@ -148,20 +149,50 @@ public sealed class InsightService : BackgroundService
         var first = _last is null;
         var resync = batch.IsResync && !first;
         IReadOnlyList<Delta> deltas = first ? [] : resync ? [Delta.Between(_last!, snapshot)] : batch.Deltas;
-        var index = new Lazy<ConnectionIndex>(() => ConnectionIndex.Of(snapshot));
 
-        // Sockets reported destroyed before this poll: did the previous or this snapshot show them open?
+        // Sockets reported destroyed before this poll: did the previous or this snapshot show them open? The live
+        // connections are the previous poll's until the deltas are applied, this poll's after.
         _destroyed.Clear();
         _capture.TakeBefore(snapshot.TakenAt, _destroyed);
-        var closed = new List<ClosedSocket>(_destroyed.Count);
-        foreach (var destroyed in _destroyed)
+        if (_seenBefore.Length < _destroyed.Count)
         {
-            closed.Add(_classifier.Classify(destroyed, _lastIndex?.Value, index.Value));
+            _seenBefore = new Socket?[Math.Max(_destroyed.Count, 2 * _seenBefore.Length)];
+        }
+
+        for (var i = 0; i < _destroyed.Count; i++)
+        {
+            _seenBefore[i] = _live.Full(_destroyed[i].Socket);
+        }
+
+        if (first || resync)
+        {
+            _live.Reset(snapshot);
+        }
+        else
+        {
+            foreach (var delta in deltas)
+            {
+                _live.Apply(delta);
+            }
+        }
+
+        var closed = new List<ClosedSocket>(_destroyed.Count);
+        for (var i = 0; i < _destroyed.Count; i++)
+        {
+            var destroyed = _destroyed[i];
+            closed.Add(_classifier.Classify(destroyed, _seenBefore[i] ?? _live.Full(destroyed.Socket), _live, snapshot.PortPolicy));
+            _seenBefore[i] = null;
+        }
+
+        if (first)
+        {
+            _classifier.Learn(snapshot.Sockets, snapshot.PortPolicy);
         }
 
         foreach (var delta in deltas)
         {
             _classifier.Learn(delta.Added, snapshot.PortPolicy);
+            _classifier.Learn(delta.Changed.Select(c => c.After), snapshot.PortPolicy);
         }
 
         var shortLived = closed.Where(c => c.ShortLived).ToList();
@@ -192,7 +223,6 @@ public sealed class InsightService : BackgroundService
         _state.RaiseListenerEvents(listenerEvents);
 
         _last = snapshot;
-        _lastIndex = index;
         Interlocked.Increment(ref _batches);
     }
 
@@ -241,12 +271,13 @@ public sealed class InsightService : BackgroundService
 
     private void RememberClosed(List<ClosedSocket> closed, List<ClosedSocket> shortLived, Core.Ports.OsPortPolicy policy)
     {
-        foreach (var socket in closed)
+        var limit = _options.Pressure.RecentClosedSockets;
+        for (var i = Math.Max(0, closed.Count - limit); i < closed.Count; i++)
         {
-            _recentClosed.AddFirst(socket);
+            _recentClosed.AddFirst(closed[i]); // only the newest can stay in the list
         }
 
-        while (_recentClosed.Count > _options.Pressure.RecentClosedSockets)
+        while (_recentClosed.Count > limit)
         {
             _recentClosed.RemoveLast();
         }

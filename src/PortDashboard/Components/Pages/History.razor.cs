@@ -45,6 +45,7 @@ public partial class History : IDisposable
     private IReadOnlyList<ProcessLifetimes> _lifetimes = [];
     private HistoryExtent? _extent;
     private bool _loaded;
+    private bool _interactive;
     private int _loadVersion;
 
     [Inject]
@@ -96,6 +97,16 @@ public partial class History : IDisposable
         ApplyUrl(Navigation.Uri);
         Navigation.LocationChanged += OnLocationChanged;
         await LoadAsync();
+    }
+
+    /// <summary>Marks the page interactive (a prerendered page's buttons do nothing until the circuit is up).</summary>
+    protected override void OnAfterRender(bool firstRender)
+    {
+        if (firstRender)
+        {
+            _interactive = true;
+            StateHasChanged();
+        }
     }
 
     private void OnLocationChanged(object? sender, LocationChangedEventArgs e) => _ = InvokeAsync(async () =>

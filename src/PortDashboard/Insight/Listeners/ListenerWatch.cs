@@ -92,7 +92,8 @@ public sealed class ListenerWatch
 
     private readonly Lock _lock = new();
     private readonly LinkedList<ListenerEvent> _events = new();
-    private Dictionary<ListenerId, ListenerInfo> _current = [];
+    private readonly Dictionary<ListenerId, Dictionary<SocketKey, Socket>> _sockets = [];
+    private readonly Dictionary<ListenerId, ListenerInfo> _current = [];
     private Dictionary<ListenerId, ListenerInfo>? _atStart;
     private DateTimeOffset? _startedAt;
     private ListenerBaseline? _baseline;
@@ -126,8 +127,9 @@ public sealed class ListenerWatch
     }
 
     /// <summary>
-    /// Takes in a snapshot; returns the listeners that appeared or went since the previous one (none for the first:
-    /// what is there at start is the reference, not news).
+    /// Takes in a snapshot and the deltas that lead to it; returns the listeners that appeared or went since the
+    /// previous one (none for the first: what is there at start is the reference, not news). Only the listeners the
+    /// deltas touch are looked at, unless <paramref name="rebuild"/> (a start or a resync) asks for the whole table.
     /// </summary>
     public IReadOnlyList<ListenerEvent> Apply(Snapshot snapshot, IReadOnlyList<Delta> deltas, bool rebuild)
     {
@@ -135,34 +137,80 @@ public sealed class ListenerWatch
         ArgumentNullException.ThrowIfNull(deltas);
         lock (_lock)
         {
-            if (_atStart is not null && !rebuild && !deltas.Any(TouchesListeners))
+            var touched = new HashSet<ListenerId>();
+            if (_atStart is null || rebuild)
             {
-                return [];
+                touched.UnionWith(_sockets.Keys);
+                _sockets.Clear();
+                foreach (var socket in snapshot.Sockets)
+                {
+                    Track(socket, add: true, touched);
+                }
             }
-
-            var now = Listeners(snapshot);
-            if (_atStart is null)
+            else
             {
-                (_atStart, _startedAt, _current) = (now, snapshot.TakenAt, now);
-                _view = BuildView();
-                return [];
+                foreach (var delta in deltas)
+                {
+                    foreach (var socket in delta.Removed)
+                    {
+                        Track(socket, add: false, touched);
+                    }
+
+                    foreach (var change in delta.Changed)
+                    {
+                        Track(change.Before, add: false, touched);
+                        Track(change.After, add: true, touched);
+                    }
+
+                    foreach (var socket in delta.Added)
+                    {
+                        Track(socket, add: true, touched);
+                    }
+                }
+
+                if (touched.Count == 0)
+                {
+                    return [];
+                }
             }
 
             var events = new List<ListenerEvent>();
-            foreach (var (id, info) in now.Where(pair => !_current.ContainsKey(pair.Key)).OrderBy(pair => pair.Key, ListenerId.Order))
+            var changed = false;
+            foreach (var id in touched.Order(ListenerId.Order))
             {
-                events.Add(new ListenerEvent(snapshot.TakenAt, ListenerChange.New, id, info.Owners, info.Flags));
+                var before = _current.GetValueOrDefault(id);
+                var now = _sockets.TryGetValue(id, out var sockets) ? Info(id, sockets.Values, snapshot.PortPolicy) : null;
+                if (now is null)
+                {
+                    if (_current.Remove(id) && before is not null)
+                    {
+                        events.Add(new ListenerEvent(snapshot.TakenAt, ListenerChange.Gone, id, before.Owners, before.Flags));
+                    }
+                }
+                else
+                {
+                    _current[id] = now;
+                    if (before is null)
+                    {
+                        events.Add(new ListenerEvent(snapshot.TakenAt, ListenerChange.New, id, now.Owners, now.Flags));
+                    }
+                    else
+                    {
+                        changed |= before != now;
+                    }
+                }
             }
 
-            foreach (var (id, info) in _current.Where(pair => !now.ContainsKey(pair.Key)).OrderBy(pair => pair.Key, ListenerId.Order))
+            if (_atStart is null)
             {
-                events.Add(new ListenerEvent(snapshot.TakenAt, ListenerChange.Gone, id, info.Owners, info.Flags));
+                (_atStart, _startedAt) = (new Dictionary<ListenerId, ListenerInfo>(_current), snapshot.TakenAt);
+                _view = BuildView();
+                return []; // the reference, not news
             }
 
-            var ownersChanged = events.Count == 0 && now.Any(pair => _current[pair.Key].Owners != pair.Value.Owners);
-            _current = now;
+            events.Sort(static (a, b) => a.Change != b.Change ? a.Change.CompareTo(b.Change) : ListenerId.Order.Compare(a.Listener, b.Listener));
             events.ForEach(AddEvent);
-            if (events.Count > 0 || ownersChanged)
+            if (events.Count > 0 || changed)
             {
                 _view = BuildView();
             }
@@ -182,38 +230,35 @@ public sealed class ListenerWatch
         }
     }
 
-    private static bool TouchesListeners(Delta delta) =>
-        delta.Added.Any(ListeningRow.IsListening)
-        || delta.Removed.Any(ListeningRow.IsListening)
-        || delta.Changed.Any(c => ListeningRow.IsListening(c.Before) || ListeningRow.IsListening(c.After));
-
-    private static Dictionary<ListenerId, ListenerInfo> Listeners(Snapshot snapshot)
+    private void Track(Socket socket, bool add, HashSet<ListenerId> touched)
     {
-        var listeners = new Dictionary<ListenerId, ListenerInfo>();
-        foreach (var socket in snapshot.Sockets)
+        if (!ListeningRow.IsListening(socket))
         {
-            if (!ListeningRow.IsListening(socket))
-            {
-                continue;
-            }
-
-            var id = ListenerId.Of(socket);
-            var owners = Display.Owners(socket.Owners);
-            if (listeners.TryGetValue(id, out var known))
-            {
-                // SO_REUSEPORT: one listener to a person, held by every process that holds one of its sockets.
-                if (owners.Length > 0 && !known.Owners.Contains(owners, StringComparison.Ordinal))
-                {
-                    listeners[id] = known with { Owners = known.Owners.Length == 0 ? owners : known.Owners + ", " + owners };
-                }
-
-                continue;
-            }
-
-            listeners[id] = new ListenerInfo(id, owners, ListenerFlags.Of(id, snapshot.PortPolicy));
+            return;
         }
 
-        return listeners;
+        var id = ListenerId.Of(socket);
+        touched.Add(id);
+        if (add)
+        {
+            if (!_sockets.TryGetValue(id, out var sockets))
+            {
+                _sockets[id] = sockets = [];
+            }
+
+            sockets[socket.Key] = socket;
+        }
+        else if (_sockets.TryGetValue(id, out var sockets) && sockets.Remove(socket.Key) && sockets.Count == 0)
+        {
+            _sockets.Remove(id);
+        }
+    }
+
+    /// <summary>One listener to a person, held by every process that holds one of its sockets (SO_REUSEPORT).</summary>
+    private static ListenerInfo Info(ListenerId id, IEnumerable<Socket> sockets, OsPortPolicy policy)
+    {
+        var owners = sockets.SelectMany(s => s.Owners).DistinctBy(o => (o.Pid, o.StartTime)).OrderBy(o => o.Pid).ToImmutableArray();
+        return new ListenerInfo(id, Display.Owners(owners), ListenerFlags.Of(id, policy));
     }
 
     private void AddEvent(ListenerEvent e)

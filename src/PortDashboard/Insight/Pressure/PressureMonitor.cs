@@ -19,6 +19,10 @@ public sealed class PressureMonitor
     private readonly ILogger _logger;
     private readonly OpeningRateTracker _rates = new(EphemeralPressure.TimeWaitLength);
     private readonly Dictionary<string, PressureLevel> _levels = new(StringComparer.Ordinal);
+    private PressureView? _last;
+
+    /// <summary>The report walks the whole table: at most once this often, however fast the polls (counting goes on meanwhile).</summary>
+    public static readonly TimeSpan ReportInterval = TimeSpan.FromSeconds(1);
 
     public PressureMonitor(PressureOptions options, InsightMetrics metrics, ILogger logger)
     {
@@ -63,13 +67,18 @@ public sealed class PressureMonitor
             }
         }
 
+        if (_last is { } last && snapshot.TakenAt - last.At < ReportInterval && Equals(last.Policy, policy))
+        {
+            return last;
+        }
+
         var report = EphemeralPressure.Compute(snapshot, _rates.RatesAt(snapshot.TakenAt), _thresholds, top: int.MaxValue);
         var tcpLevel = _thresholds.LevelOf(report.TcpUtilization);
         var udpLevel = _thresholds.LevelOf(report.UdpUtilization);
         CheckCrossings(report, tcpLevel, udpLevel);
 
         var top = report with { Destinations = report.Destinations.Length > _options.TopDestinations ? report.Destinations[.._options.TopDestinations] : report.Destinations };
-        return new PressureView(snapshot.TakenAt, policy, _thresholds, top, report.Destinations.Length, tcpLevel, udpLevel, Heatmap.View(snapshot.TakenAt, policy));
+        return _last = new PressureView(snapshot.TakenAt, policy, _thresholds, top, report.Destinations.Length, tcpLevel, udpLevel, Heatmap.View(snapshot.TakenAt, policy));
     }
 
     private void CheckCrossings(EphemeralPressureReport report, PressureLevel tcpLevel, PressureLevel udpLevel)

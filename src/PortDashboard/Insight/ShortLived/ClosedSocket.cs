@@ -31,21 +31,35 @@ public enum OwnerSource : byte
 public sealed record ClosedSocket(Socket Socket, DateTimeOffset SeenAt, bool ShortLived, ProcessInfo? Owner, OwnerSource OwnerSource);
 
 /// <summary>
-/// Decides, for the sockets the kernel reported destroyed since the previous poll, whether a snapshot ever showed them
-/// open (the previous or the current one: a connection closing now was open then) and who held them. Remembers the
-/// last owner seen toward each destination for the short-lived ones. Used by the one insight loop only.
+/// Decides, for the sockets the kernel reported destroyed since the previous poll, whether a snapshot showed them open
+/// (the previous or the current one: a connection closing now was open then) and who held them. Remembers the owners
+/// seen per connection (a closing socket is often an orphan by the next poll) and the last one toward each
+/// destination (the likely owner of a short-lived one). Used by the one insight loop only.
 /// </summary>
 internal sealed class ClosedSocketClassifier
 {
     private const int MaxRememberedDestinations = 20_000;
+    private const int MaxRememberedConnections = 200_000;
     private readonly Dictionary<Destination, ProcessInfo> _lastOwnerByDestination = [];
+    private readonly Dictionary<FourTuple, ProcessInfo> _ownerByConnection = [];
 
-    /// <summary>Remembers the owners of the outgoing sockets a delta added.</summary>
+    /// <summary>Remembers the owners of the sockets a delta added (a closing socket is often an orphan by then: no owner).</summary>
     public void Learn(IEnumerable<Socket> added, OsPortPolicy policy)
     {
         foreach (var socket in added)
         {
-            if (!socket.Owners.IsEmpty && OpeningRateTracker.DestinationOf(socket, policy) is { } destination)
+            if (socket.Owners.IsEmpty || socket.Remote.IsUnspecified)
+            {
+                continue;
+            }
+
+            if (_ownerByConnection.Count >= MaxRememberedConnections)
+            {
+                _ownerByConnection.Clear(); // bounded: start remembering afresh
+            }
+
+            _ownerByConnection[FourTuple.Of(socket)] = socket.Owners[0];
+            if (OpeningRateTracker.DestinationOf(socket, policy) is { } destination)
             {
                 if (_lastOwnerByDestination.Count >= MaxRememberedDestinations && !_lastOwnerByDestination.ContainsKey(destination))
                 {
@@ -57,26 +71,29 @@ internal sealed class ClosedSocketClassifier
         }
     }
 
-    public ClosedSocket Classify(DestroyedSocket destroyed, ConnectionIndex? previous, ConnectionIndex current)
+    /// <param name="destroyed">The socket the kernel reported destroyed.</param>
+    /// <param name="seen">The open socket a snapshot showed with its four-tuple (the previous poll's or this one's), if any.</param>
+    /// <param name="live">The connections as of this poll (for the listener that accepted it).</param>
+    /// <param name="policy">The OS port policy (what is an outgoing connection).</param>
+    public ClosedSocket Classify(DestroyedSocket destroyed, Socket? seen, LiveConnections live, OsPortPolicy policy)
     {
+        ArgumentNullException.ThrowIfNull(live);
         var socket = destroyed.Socket;
-        var seen = previous?.Full(socket) ?? current.Full(socket);
         if (seen is not null)
         {
-            return seen.Owners.IsEmpty
-                ? new ClosedSocket(socket, destroyed.SeenAt, false, null, OwnerSource.None)
-                : new ClosedSocket(socket, destroyed.SeenAt, false, seen.Owners[0], OwnerSource.Seen);
+            var owner = seen.Owners.IsEmpty ? _ownerByConnection.GetValueOrDefault(FourTuple.Of(socket)) : seen.Owners[0];
+            return new ClosedSocket(socket, destroyed.SeenAt, false, owner, owner is null ? OwnerSource.None : OwnerSource.Seen);
         }
 
-        if (current.ListenerFor(socket) is { Owners.IsEmpty: false } listener)
+        if (live.ListenerFor(socket) is { Owners.IsEmpty: false } listener)
         {
             return new ClosedSocket(socket, destroyed.SeenAt, true, listener.Owners[0], OwnerSource.Listener);
         }
 
-        if (OpeningRateTracker.DestinationOf(socket, current.Snapshot.PortPolicy) is { } destination
-            && _lastOwnerByDestination.TryGetValue(destination, out var owner))
+        if (OpeningRateTracker.DestinationOf(socket, policy) is { } destination
+            && _lastOwnerByDestination.TryGetValue(destination, out var likely))
         {
-            return new ClosedSocket(socket, destroyed.SeenAt, true, owner, OwnerSource.SameDestination);
+            return new ClosedSocket(socket, destroyed.SeenAt, true, likely, OwnerSource.SameDestination);
         }
 
         return new ClosedSocket(socket, destroyed.SeenAt, true, null, OwnerSource.None);
