@@ -35,6 +35,25 @@ if (options.Insight)
     builder.Services.AddPortDashboardInsight();
 }
 
+// The insight loop's own time per batch, from its histogram.
+var insightSeconds = new List<double>();
+using var listener = new System.Diagnostics.Metrics.MeterListener();
+listener.InstrumentPublished = (instrument, l) =>
+{
+    if (instrument.Meter.Name == InsightMetrics.MeterName && instrument.Name == "portdashboard.insight.batch.duration")
+    {
+        l.EnableMeasurementEvents(instrument);
+    }
+};
+listener.SetMeasurementEventCallback<double>((_, value, _, _) =>
+{
+    lock (insightSeconds)
+    {
+        insightSeconds.Add(value);
+    }
+});
+listener.Start();
+
 using var host = builder.Build();
 await host.StartAsync();
 var snapshotter = host.Services.GetRequiredService<Snapshotter>();
@@ -71,6 +90,14 @@ if (options.Insight)
     var state = host.Services.GetRequiredService<InsightState>();
     var writer = host.Services.GetRequiredService<HistoryWriter>();
     var bound = host.Services.GetRequiredService<IOptions<InsightOptions>>().Value.History.MaxRows;
+    lock (insightSeconds)
+    {
+        if (insightSeconds.Count > 0)
+        {
+            summary += string.Create(CultureInfo.InvariantCulture, $"; insight loop {insightSeconds.Count} batches, mean {insightSeconds.Average() * 1000:0.0} ms, max {insightSeconds.Max() * 1000:0.0} ms");
+        }
+    }
+
     if (state.Store is { } store)
     {
         var extent = await store.ExtentAsync();

@@ -21,6 +21,7 @@ public sealed class InsightMetrics
     private readonly Counter<long> _historyRowsInserted;
     private readonly Counter<long> _historyWriteFailures;
     private readonly Histogram<double> _historyBatchDuration;
+    private readonly Histogram<double> _insightBatchDuration;
     private long _historyRows = -1;
 
     public InsightMetrics(IMeterFactory meterFactory, InsightState state)
@@ -84,6 +85,8 @@ public sealed class InsightMetrics
             };
         }, "{listener}", "Listeners new or gone compared with the saved baseline (or with start when none is saved)");
 
+        _insightBatchDuration = meter.CreateHistogram<double>("portdashboard.insight.batch.duration", "s",
+            "Time the insight loop took for one batch of the feed (pressure, short-lived sockets, history records, listener watch)");
         _historyWrites = meter.CreateCounter<long>("portdashboard.history.writes", "{write}", "Births, deaths and events written to the history database");
         _historyRowsInserted = meter.CreateCounter<long>("portdashboard.history.sockets.recorded", "{socket}", "Sockets added to the history database");
         _historyWriteFailures = meter.CreateCounter<long>("portdashboard.history.write.failures", "{write}", "History writes dropped because the database refused them");
@@ -116,6 +119,8 @@ public sealed class InsightMetrics
         _historyRowsInserted.Add(socketsInserted);
         _historyBatchDuration.Record(duration.TotalSeconds);
     }
+
+    internal void InsightBatch(TimeSpan duration) => _insightBatchDuration.Record(duration.TotalSeconds);
 
     internal void HistoryWriteFailed(int writes) => _historyWriteFailures.Add(writes);
 

@@ -86,9 +86,11 @@ public sealed class InsightService : BackgroundService
         {
             await foreach (var batch in _feed.SubscribeAsync(stoppingToken).WithCancellation(stoppingToken))
             {
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
                 try
                 {
                     await ApplyAsync(batch, stoppingToken);
+                    _metrics.InsightBatch(System.Diagnostics.Stopwatch.GetElapsedTime(started));
                 }
                 catch (Exception e) when (e is not OperationCanceledException && e is not OutOfMemoryException)
                 {

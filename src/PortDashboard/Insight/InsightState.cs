@@ -81,8 +81,6 @@ public sealed class InsightState(ListenerWatch listeners, TimeProvider time)
         RaiseChanged();
     }
 
-    internal void PublishShortLived(ShortLivedView shortLived) => _shortLived = shortLived;
-
     internal void SetHistory(HistoryStatus status, HistoryStore? store)
     {
         _history = status;
