@@ -24,6 +24,8 @@ public partial class Ephemeral
 
     private ShortLivedView ShortLived => Insight.ShortLived;
 
+    private string HeatmapHint => $"(new outgoing sockets per slice of the range, {Display.Count(Pressure.Heatmap.Buckets)} slices, per {Display.Interval(Pressure.Heatmap.Slot)})";
+
     private IReadOnlyList<ListenerInfo> EphemeralListeners => [.. Insight.Listeners.Current.Where(l => l.Flags.InEphemeralRange)];
 
     /// <summary>One alert per protocol or destination at the warning level or above, the worst first.</summary>
