@@ -10,6 +10,7 @@ using PortDashboard.Core.Ports;
 using PortDashboard.Core.Reading;
 using PortDashboard.Hubs;
 using PortDashboard.Metrics;
+using PortDashboard.Insight;
 using PortDashboard.Monitoring;
 using PortDashboard.Security;
 using Serilog;
@@ -65,6 +66,7 @@ public static class PortDashboardHosting
         services.AddPortDashboardMetrics(); // before the snapshot service, so its first snapshot is measured too
         services.AddPortDashboardMonitoring();
         builder.AddPortDashboardSecurity();
+        services.AddPortDashboardInsight();
 
         services.TryAddSingleton(_ => ServiceNameRegistry.LoadDefault());
         services.AddSingleton(provider => new WireMapper(
@@ -187,6 +189,7 @@ public static class PortDashboardHosting
         app.MapSignIn();
         app.MapSnapshotApi();
         app.MapHealthChecks(SnapshotHealthCheck.Path, SnapshotHealthCheck.EndpointOptions).AllowAnonymous();
+        app.MapPortDashboardInsight();
         app.MapHub<SocketsHub>(SocketsHub.Path);
         app.MapPortDashboardMetrics();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();

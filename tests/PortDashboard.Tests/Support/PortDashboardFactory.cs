@@ -15,6 +15,7 @@ public sealed class PortDashboardFactory : WebApplicationFactory<Program>
 {
     private readonly IReadOnlyDictionary<string, string?> _settings;
     private readonly Action<IServiceCollection>? _services;
+    private readonly string _ownHistory = Path.Combine(Path.GetTempPath(), $"portdashboard-history-{Guid.NewGuid():N}.db");
 
     public PortDashboardFactory(IReadOnlyDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
     {
@@ -22,6 +23,7 @@ public sealed class PortDashboardFactory : WebApplicationFactory<Program>
         {
             ["PortDashboard:PollInterval"] = "00:00:00.200",
             ["PortDashboard:MinimumBatchInterval"] = "00:00:00.050",
+            ["PortDashboard:History:Path"] = _ownHistory, // each app its own history file, deleted with it
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
@@ -39,6 +41,17 @@ public sealed class PortDashboardFactory : WebApplicationFactory<Program>
         StartServer();
         var addresses = Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
         return new Uri(addresses.First());
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        foreach (var file in new[] { _ownHistory, _ownHistory + "-wal", _ownHistory + "-shm" })
+        {
+            File.Delete(file);
+        }
+
+        GC.SuppressFinalize(this);
     }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)

@@ -26,7 +26,7 @@ public sealed class MainLayoutTests : DashboardTestContext
         Assert.Equal("poll 0.5 s", header.QuerySelector(".poll")!.TextContent);
         Assert.Equal("Live", header.QuerySelector(".live-state")!.TextContent);
         Assert.Empty(layout.FindAll(".feed-failure"));
-        Assert.Equal(2, layout.FindAll("nav.app-nav a").Count);
+        Assert.Equal(4, layout.FindAll("nav.app-nav a").Count); // Connections, Listening, Ephemeral ports, History
     }
 
     [Fact]

@@ -47,6 +47,7 @@ public abstract class DashboardTestContext : BunitContext
         Services.AddSingleton<TimeProvider>(Time);
         Services.AddSingleton(ServiceNames);
         Services.AddOptions(); // the layout reads PortDashboard:Auth (sign-in off unless a test configures it)
+        Services.AddSingleton(new PortDashboard.Insight.InsightState(new PortDashboard.Insight.Listeners.ListenerWatch(), Time));
     }
 
     protected FakeSnapshotFeed Feed { get; } = new();

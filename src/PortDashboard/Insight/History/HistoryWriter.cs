@@ -1,0 +1,390 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
+using PortDashboard.Core.Sockets;
+using PortDashboard.Insight.ShortLived;
+
+namespace PortDashboard.Insight.History;
+
+/// <summary>
+/// The one writer of the history database: the insight loop queues births, deaths and events on a bounded channel
+/// and this loop writes them in transactions of up to <see cref="HistoryOptions.BatchSize"/>, with prepared
+/// statements, then deletes what is past the age and count bounds every <see cref="HistoryOptions.PruneInterval"/>
+/// (or sooner when many rows came in). The snapshot service never waits for it: only the insight loop does, when the
+/// queue is full. On stop it writes what is queued before closing the file.
+/// </summary>
+public sealed class HistoryWriter : BackgroundService
+{
+    private readonly HistoryOptions _options;
+    private readonly InsightMetrics _metrics;
+    private readonly TimeProvider _time;
+    private readonly ILogger<HistoryWriter> _logger;
+    private readonly Channel<HistoryOp> _queue;
+    private readonly TaskCompletionSource<HistoryStore?> _store = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _written;
+    private long _rows; // sockets in the file: counted at start, then kept up to date by the writes and the pruning
+    private long _pruned;
+    private long _queued;
+    private int _running;
+
+    public HistoryWriter(IOptions<InsightOptions> options, InsightMetrics metrics, TimeProvider time, ILogger<HistoryWriter> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options.Value.History;
+        _metrics = metrics;
+        _time = time;
+        _logger = logger;
+        _queue = Channel.CreateBounded<HistoryOp>(new BoundedChannelOptions(_options.QueueCapacity)
+        {
+            SingleReader = true,
+            SingleWriter = false, // the insight loop, and a flush from elsewhere
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+    }
+
+    /// <summary>Writes applied since start.</summary>
+    public long Written => Interlocked.Read(ref _written);
+
+    /// <summary>Writes waiting in the queue.</summary>
+    public long Queued => Math.Max(0, Interlocked.Read(ref _queued));
+
+    /// <summary>Rows deleted by the age and count bounds since start.</summary>
+    public long Pruned => Interlocked.Read(ref _pruned);
+
+    /// <summary>Called once by the insight loop when the database is open (or null when history is off).</summary>
+    internal void Attach(HistoryStore? store) => _store.TrySetResult(store);
+
+    /// <summary>Queues a write; waits only when the queue is full.</summary>
+    internal ValueTask EnqueueAsync(HistoryOp op, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _queued);
+        return _queue.Writer.TryWrite(op) ? ValueTask.CompletedTask : _queue.Writer.WriteAsync(op, cancellationToken);
+    }
+
+    /// <summary>Completes once everything queued before the call is in the database (or was dropped by a failed write).</summary>
+    internal async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        var flush = new FlushOp(new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        try
+        {
+            await _queue.Writer.WriteAsync(flush, cancellationToken);
+        }
+        catch (ChannelClosedException)
+        {
+            return; // history is off, or the writer has stopped: nothing is waiting
+        }
+
+        await flush.Done.Task.WaitAsync(cancellationToken);
+    }
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Interlocked.Exchange(ref _running, 1) == 0 ? RunAsync(stoppingToken) : Task.CompletedTask;
+
+    /// <summary>
+    /// A background service stopped before its loop got a thread never runs it (its task is cancelled first): then
+    /// what was queued is written here, so a quick stop loses nothing either.
+    /// </summary>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        if (Interlocked.Exchange(ref _running, 1) == 0)
+        {
+            await RunAsync(new CancellationToken(canceled: true));
+        }
+    }
+
+    private async Task RunAsync(CancellationToken stoppingToken)
+    {
+        HistoryStore? store;
+        try
+        {
+            // Attached already (the usual case): go on even if stopping was asked before this loop ran, so the queue is written.
+            store = _store.Task.IsCompleted ? await _store.Task : await _store.Task.WaitAsync(stoppingToken);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        if (store is null)
+        {
+            _queue.Writer.TryComplete();
+            return;
+        }
+
+        using var connection = store.Open();
+        using var statements = new Statements(connection);
+        _rows = Convert.ToInt64(HistoryStore.Scalar(connection, "SELECT COUNT(*) FROM sockets;"), System.Globalization.CultureInfo.InvariantCulture);
+        _metrics.HistoryRows(_rows);
+        var nextPrune = _time.GetUtcNow() + _options.PruneInterval;
+        var batch = new List<HistoryOp>(_options.BatchSize);
+        var stopping = false;
+        while (true)
+        {
+            try
+            {
+                if (!stopping && !await _queue.Reader.WaitToReadAsync(stoppingToken))
+                {
+                    break;
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                stopping = true; // write what is queued, then stop
+            }
+
+            batch.Clear();
+            while (batch.Count < _options.BatchSize && _queue.Reader.TryRead(out var op))
+            {
+                batch.Add(op);
+            }
+
+            if (batch.Count > 0)
+            {
+                Write(connection, statements, batch);
+            }
+
+            var now = _time.GetUtcNow();
+            if (now >= nextPrune)
+            {
+                Prune(connection, now, compact: true);
+                nextPrune = now + _options.PruneInterval;
+            }
+            else if (_rows > _options.MaxRows)
+            {
+                Prune(connection, now, compact: false); // at the bound: keep to it after every batch
+            }
+
+            if (stopping && batch.Count == 0)
+            {
+                break;
+            }
+        }
+
+        _queue.Writer.TryComplete();
+        while (_queue.Reader.TryRead(out var left))
+        {
+            (left as FlushOp)?.Done.TrySetResult(); // queued after the last write: nothing more will be written
+        }
+    }
+
+    private void Write(SqliteConnection connection, Statements statements, List<HistoryOp> batch)
+    {
+        var started = Stopwatch.GetTimestamp();
+        DateTimeOffset? heartbeat = null;
+        var flushes = new List<FlushOp>();
+        try
+        {
+            using var transaction = connection.BeginTransaction();
+            statements.Use(transaction);
+            var inserted = 0;
+            foreach (var op in batch)
+            {
+                switch (op)
+                {
+                    case InsertSocketOp insert:
+                        statements.Insert(insert);
+                        inserted++;
+                        break;
+                    case CloseSocketOp close:
+                        statements.Close(close);
+                        break;
+                    case ListenerEventOp listener:
+                        statements.ListenerEvent(listener.Event);
+                        break;
+                    case HeartbeatOp beat:
+                        heartbeat = beat.At;
+                        break;
+                    case FlushOp flush:
+                        flushes.Add(flush);
+                        break;
+                }
+            }
+
+            if (heartbeat is { } at)
+            {
+                HistoryStore.SetMeta(connection, transaction, "heartbeat", at.ToUnixTimeMilliseconds());
+            }
+
+            transaction.Commit();
+            _rows += inserted;
+            _metrics.HistoryRows(_rows);
+            Interlocked.Add(ref _written, batch.Count - flushes.Count);
+            _metrics.HistoryWritten(batch.Count, inserted, Stopwatch.GetElapsedTime(started));
+        }
+        catch (SqliteException e)
+        {
+            // A full disk or a damaged file: this batch is lost, the app goes on, and the next batch tries again.
+            _metrics.HistoryWriteFailed(batch.Count);
+            _logger.LogError(e, "Writing {Count} history records to {Path} failed; they are dropped and the next batch will be tried", batch.Count, connection.DataSource);
+        }
+        finally
+        {
+            Interlocked.Add(ref _queued, -(batch.Count - flushes.Count));
+            flushes.ForEach(f => f.Done.TrySetResult());
+        }
+    }
+
+    /// <summary>
+    /// Deletes sockets dead for longer than MaxAge, then the oldest beyond MaxRows (walking only those, by row number);
+    /// with <paramref name="compact"/>, gives the freed pages back to the file and empties the write-ahead log.
+    /// </summary>
+    private void Prune(SqliteConnection connection, DateTimeOffset now, bool compact)
+    {
+        try
+        {
+            var cutoff = (now - _options.MaxAge).ToUnixTimeMilliseconds();
+            long deleted;
+            using (var command = connection.CreateCommand())
+            {
+                command.CommandText = "DELETE FROM sockets WHERE died_at < $cutoff;";
+                command.Parameters.AddWithValue("$cutoff", cutoff);
+                deleted = command.ExecuteNonQuery();
+                command.CommandText = "DELETE FROM listener_events WHERE at < $cutoff;";
+                command.ExecuteNonQuery();
+            }
+
+            _rows -= deleted;
+            if (_rows > _options.MaxRows)
+            {
+                using var command = connection.CreateCommand();
+                command.CommandText = "DELETE FROM sockets WHERE id IN (SELECT id FROM sockets ORDER BY id LIMIT $excess);";
+                command.Parameters.AddWithValue("$excess", _rows - _options.MaxRows);
+                var excess = command.ExecuteNonQuery();
+                _rows -= excess;
+                deleted += excess;
+            }
+
+            _metrics.HistoryRows(_rows);
+            Interlocked.Add(ref _pruned, deleted);
+            if (compact)
+            {
+                HistoryStore.Execute(connection, "PRAGMA incremental_vacuum;");
+                HistoryStore.Execute(connection, "PRAGMA wal_checkpoint(TRUNCATE);");
+            }
+
+            if (deleted > 0)
+            {
+                _logger.LogDebug("Pruned {Deleted} history rows (dead for longer than {MaxAge}, or beyond {MaxRows})", deleted, _options.MaxAge, _options.MaxRows);
+            }
+        }
+        catch (SqliteException e)
+        {
+            _logger.LogError(e, "Pruning the history in {Path} failed; it will be tried again", connection.DataSource);
+        }
+    }
+
+    /// <summary>The prepared statements of the writer's connection, their parameters reused for every row.</summary>
+    private sealed class Statements : IDisposable
+    {
+        private readonly SqliteCommand _insert;
+        private readonly SqliteCommand _close;
+        private readonly SqliteCommand _event;
+
+        public Statements(SqliteConnection connection)
+        {
+            _insert = connection.CreateCommand();
+            _insert.CommandText = """
+                INSERT INTO sockets (id, kind, protocol, family, local_address, local_port, remote_address, remote_port, inode, uid,
+                                     state, final_state, pid, process, user, owner_source, born_at, died_at)
+                VALUES ($id, $kind, $protocol, $family, $local_address, $local_port, $remote_address, $remote_port, $inode, $uid,
+                        $state, $final_state, $pid, $process, $user, $owner_source, $born_at, $died_at);
+                """;
+            foreach (var name in new[] { "$id", "$kind", "$protocol", "$family", "$local_address", "$local_port", "$remote_address", "$remote_port", "$inode", "$uid", "$state", "$final_state", "$pid", "$process", "$user", "$owner_source", "$born_at", "$died_at" })
+            {
+                _insert.Parameters.Add(new SqliteParameter(name, null));
+            }
+
+            _close = connection.CreateCommand();
+            _close.CommandText = """
+                UPDATE sockets SET died_at = $died_at, final_state = $final_state, died_unwatched = $unwatched,
+                    pid = COALESCE(pid, $pid), process = COALESCE(process, $process), user = COALESCE(user, $user)
+                WHERE id = $id;
+                """;
+            foreach (var name in new[] { "$id", "$died_at", "$final_state", "$unwatched", "$pid", "$process", "$user" })
+            {
+                _close.Parameters.Add(new SqliteParameter(name, null));
+            }
+
+            _event = connection.CreateCommand();
+            _event.CommandText = """
+                INSERT INTO listener_events (at, change, protocol, address, port, owners, in_ephemeral_range, exposed)
+                VALUES ($at, $change, $protocol, $address, $port, $owners, $ephemeral, $exposed);
+                """;
+            foreach (var name in new[] { "$at", "$change", "$protocol", "$address", "$port", "$owners", "$ephemeral", "$exposed" })
+            {
+                _event.Parameters.Add(new SqliteParameter(name, null));
+            }
+        }
+
+        public void Use(SqliteTransaction transaction)
+        {
+            _insert.Transaction = transaction;
+            _close.Transaction = transaction;
+            _event.Transaction = transaction;
+        }
+
+        public void Insert(InsertSocketOp op)
+        {
+            var socket = op.Socket;
+            var p = _insert.Parameters;
+            p[0].Value = op.Id;
+            p[1].Value = (int)op.Kind;
+            p[2].Value = (int)socket.Protocol;
+            p[3].Value = (int)socket.Family;
+            p[4].Value = HistoryStore.AddressText(socket.Local.Address);
+            p[5].Value = socket.Local.Port;
+            p[6].Value = HistoryStore.AddressText(socket.Remote.Address);
+            p[7].Value = socket.Remote.Port;
+            p[8].Value = socket.Inode;
+            p[9].Value = socket.Uid;
+            p[10].Value = (int)socket.State;
+            p[11].Value = op.DiedAt is null ? DBNull.Value : (int)socket.State;
+            SetOwner(p, 12, op.Owner);
+            p[15].Value = (int)op.OwnerSource;
+            p[16].Value = op.BornAt.ToUnixTimeMilliseconds();
+            p[17].Value = op.DiedAt is { } died ? died.ToUnixTimeMilliseconds() : DBNull.Value;
+            _insert.ExecuteNonQuery();
+        }
+
+        public void Close(CloseSocketOp op)
+        {
+            var p = _close.Parameters;
+            p[0].Value = op.Id;
+            p[1].Value = op.DiedAt.ToUnixTimeMilliseconds();
+            p[2].Value = (int)op.FinalState;
+            p[3].Value = op.Unwatched ? 1 : 0;
+            SetOwner(p, 4, op.LateOwner);
+            _close.ExecuteNonQuery();
+        }
+
+        public void ListenerEvent(Listeners.ListenerEvent e)
+        {
+            var p = _event.Parameters;
+            p[0].Value = e.At.ToUnixTimeMilliseconds();
+            p[1].Value = (int)e.Change;
+            p[2].Value = (int)e.Listener.Protocol;
+            p[3].Value = HistoryStore.AddressText(e.Listener.Address);
+            p[4].Value = e.Listener.Port;
+            p[5].Value = e.Owners;
+            p[6].Value = e.Flags.InEphemeralRange ? 1 : 0;
+            p[7].Value = e.Flags.Exposed ? 1 : 0;
+            _event.ExecuteNonQuery();
+        }
+
+        private static void SetOwner(SqliteParameterCollection p, int first, ProcessInfo? owner)
+        {
+            p[first].Value = owner is null ? DBNull.Value : owner.Pid;
+            p[first + 1].Value = owner is null ? DBNull.Value : owner.Name;
+            p[first + 2].Value = owner is null ? DBNull.Value : owner.UserName;
+        }
+
+        public void Dispose()
+        {
+            _insert.Dispose();
+            _close.Dispose();
+            _event.Dispose();
+        }
+    }
+}
