@@ -30,17 +30,8 @@ public sealed class InsightMetrics
         ArgumentNullException.ThrowIfNull(state);
         var meter = meterFactory.Create(MeterName);
 
-        meter.CreateObservableGauge("portdashboard.ephemeral.range.size", () => state.Pressure.Report.RangeSize,
-            "{port}", "Size of the OS ephemeral port range (net.ipv4.ip_local_port_range)");
-        meter.CreateObservableGauge("portdashboard.ephemeral.ports.in_use", () =>
-        {
-            var report = state.Pressure.Report;
-            return new[]
-            {
-                new Measurement<int>(report.TcpPortsInUse, new KeyValuePair<string, object?>("protocol", "tcp")),
-                new Measurement<int>(report.UdpPortsInUse, new KeyValuePair<string, object?>("protocol", "udp")),
-            };
-        }, "{port}", "Local ports from the OS ephemeral range in use, per protocol");
+        // Ports in use per protocol and the range's size are exported by PortDashboardMetrics
+        // (portdashboard_ephemeral_ports_in_use, portdashboard_ephemeral_port_range_size): one name per figure.
         meter.CreateObservableGauge("portdashboard.ephemeral.time_wait", () => state.Pressure.Report.TcpTimeWait,
             "{port}", "TCP ports of the OS ephemeral range held in TIME_WAIT");
         meter.CreateObservableGauge("portdashboard.ephemeral.utilization", () =>
