@@ -72,10 +72,13 @@ public sealed class Snapshot
             return (sockets, index);
         }
 
+        // Keep each key's first occurrence (the one the index holds). The same instance may also be listed twice,
+        // since unchanged sockets are reused from the previous snapshot: compare keys, not references.
         var unique = ImmutableArray.CreateBuilder<Socket>(index.Count);
+        var emitted = new HashSet<SocketKey>(index.Count);
         foreach (var socket in sockets)
         {
-            if (ReferenceEquals(index[socket.Key], socket))
+            if (emitted.Add(socket.Key))
             {
                 unique.Add(socket);
             }

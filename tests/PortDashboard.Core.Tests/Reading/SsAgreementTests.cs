@@ -62,7 +62,9 @@ public sealed partial class SsAgreementTests
 
             if (!ssByIdentity.TryGetValue(Identity(socket), out var row))
             {
-                mismatches.Add($"in both snapshots, not in ss: {socket}");
+                // ss's netlink dump is not atomic either: under other processes' churn its resumable walk of a hash
+                // bucket can skip a socket that held still. Presence is required of this test's own sockets (below);
+                // every socket both list must agree.
                 continue;
             }
 

@@ -28,6 +28,17 @@ public class SnapshotTests
     }
 
     [Fact]
+    public void The_same_instance_listed_twice_is_kept_once()
+    {
+        var reused = Tcp(5000, 11);
+
+        var snapshot = Snap(reused, Tcp(5001, 12), reused);
+
+        Assert.Equal(2, snapshot.Count);
+        Assert.Same(reused, snapshot.Sockets[0]);
+    }
+
+    [Fact]
     public void Time_wait_twins_with_inode_zero_but_other_endpoints_are_distinct_sockets()
     {
         var snapshot = Snap(Tcp(5000, 0, SocketState.TimeWait), Tcp(5001, 0, SocketState.TimeWait));
