@@ -78,10 +78,12 @@ public sealed class SlowHubClientTests
         // The stalled client: a bare WebSocket that subscribes and then reads nothing (but keeps pinging).
         await using var stalled = await RawHubClient.ConnectAsync(hubUrl, Cancellation);
 
+        // The app's own in-process subscribers (the insight service) are there from start-up: count on top of them.
+        var inProcess = app.Feed.SubscriberCount;
         await fast.StartAsync(Cancellation);
         await fast.InvokeAsync<string>("Subscribe", null, Cancellation);
         await stalled.InvokeAsync("Subscribe", "[null]", Cancellation);
-        await Eventually.WaitUntil(() => Volatile.Read(ref fastSequence) == app.Feed.Sequence && app.Feed.SubscriberCount == 2, "both clients subscribed");
+        await Eventually.WaitUntil(() => Volatile.Read(ref fastSequence) == app.Feed.Sequence && app.Feed.SubscriberCount == inProcess + 2, "both clients subscribed");
 
         var polls = 0;
         while (app.Feed.ResyncCount == 0)
