@@ -10,8 +10,8 @@ namespace PortDashboard.Insight.History;
 /// <summary>
 /// The one writer of the history database: the insight loop queues births, deaths and events on a bounded channel
 /// and this loop writes them in transactions of up to <see cref="HistoryOptions.BatchSize"/>, with prepared
-/// statements, then deletes what is past the age and count bounds every <see cref="HistoryOptions.PruneInterval"/>
-/// (or sooner when many rows came in). The snapshot service never waits for it: only the insight loop does, when the
+/// statements; each transaction also deletes the oldest rows beyond <see cref="HistoryOptions.MaxRows"/>, and every
+/// <see cref="HistoryOptions.PruneInterval"/> the sockets dead for longer than <see cref="HistoryOptions.MaxAge"/> go. The snapshot service never waits for it: only the insight loop does, when the
 /// queue is full. On stop it writes what is queued before closing the file.
 /// </summary>
 public sealed class HistoryWriter : BackgroundService
@@ -148,12 +148,8 @@ public sealed class HistoryWriter : BackgroundService
             var now = _time.GetUtcNow();
             if (now >= nextPrune)
             {
-                Prune(connection, now, compact: true);
+                Prune(connection, now);
                 nextPrune = now + _options.PruneInterval;
-            }
-            else if (_rows > _options.MaxRows)
-            {
-                Prune(connection, now, compact: false); // at the bound: keep to it after every batch
             }
 
             if (stopping && batch.Count == 0)
@@ -207,8 +203,12 @@ public sealed class HistoryWriter : BackgroundService
                 HistoryStore.SetMeta(connection, transaction, "heartbeat", at.ToUnixTimeMilliseconds());
             }
 
+            // Keep to the row bound in the same transaction: a reader never sees more than MaxRows.
+            var excess = _rows + inserted - _options.MaxRows;
+            var deleted = excess > 0 ? statements.DeleteOldest(excess) : 0;
             transaction.Commit();
-            _rows += inserted;
+            _rows += inserted - deleted;
+            Interlocked.Add(ref _pruned, deleted);
             _metrics.HistoryRows(_rows);
             Interlocked.Add(ref _written, batch.Count - flushes.Count);
             _metrics.HistoryWritten(batch.Count, inserted, Stopwatch.GetElapsedTime(started));
@@ -227,10 +227,10 @@ public sealed class HistoryWriter : BackgroundService
     }
 
     /// <summary>
-    /// Deletes sockets dead for longer than MaxAge, then the oldest beyond MaxRows (walking only those, by row number);
-    /// with <paramref name="compact"/>, gives the freed pages back to the file and empties the write-ahead log.
+    /// Deletes sockets dead for longer than MaxAge and listener events as old, gives the freed pages back to the file
+    /// and empties the write-ahead log. (The row bound is kept by every write.)
     /// </summary>
-    private void Prune(SqliteConnection connection, DateTimeOffset now, bool compact)
+    private void Prune(SqliteConnection connection, DateTimeOffset now)
     {
         try
         {
@@ -246,27 +246,13 @@ public sealed class HistoryWriter : BackgroundService
             }
 
             _rows -= deleted;
-            if (_rows > _options.MaxRows)
-            {
-                using var command = connection.CreateCommand();
-                command.CommandText = "DELETE FROM sockets WHERE id IN (SELECT id FROM sockets ORDER BY id LIMIT $excess);";
-                command.Parameters.AddWithValue("$excess", _rows - _options.MaxRows);
-                var excess = command.ExecuteNonQuery();
-                _rows -= excess;
-                deleted += excess;
-            }
-
-            _metrics.HistoryRows(_rows);
             Interlocked.Add(ref _pruned, deleted);
-            if (compact)
-            {
-                HistoryStore.Execute(connection, "PRAGMA incremental_vacuum;");
-                HistoryStore.Execute(connection, "PRAGMA wal_checkpoint(TRUNCATE);");
-            }
-
+            _metrics.HistoryRows(_rows);
+            HistoryStore.Execute(connection, "PRAGMA incremental_vacuum;");
+            HistoryStore.Execute(connection, "PRAGMA wal_checkpoint(TRUNCATE);");
             if (deleted > 0)
             {
-                _logger.LogDebug("Pruned {Deleted} history rows (dead for longer than {MaxAge}, or beyond {MaxRows})", deleted, _options.MaxAge, _options.MaxRows);
+                _logger.LogDebug("Pruned {Deleted} history rows dead for longer than {MaxAge}", deleted, _options.MaxAge);
             }
         }
         catch (SqliteException e)
@@ -281,6 +267,7 @@ public sealed class HistoryWriter : BackgroundService
         private readonly SqliteCommand _insert;
         private readonly SqliteCommand _close;
         private readonly SqliteCommand _event;
+        private readonly SqliteCommand _deleteOldest;
 
         public Statements(SqliteConnection connection)
         {
@@ -316,10 +303,22 @@ public sealed class HistoryWriter : BackgroundService
             {
                 _event.Parameters.Add(new SqliteParameter(name, null));
             }
+
+            // The oldest rows by number: walks only those (the primary key), however large the table.
+            _deleteOldest = connection.CreateCommand();
+            _deleteOldest.CommandText = "DELETE FROM sockets WHERE id IN (SELECT id FROM sockets ORDER BY id LIMIT $excess);";
+            _deleteOldest.Parameters.Add(new SqliteParameter("$excess", null));
+        }
+
+        public long DeleteOldest(long count)
+        {
+            _deleteOldest.Parameters[0].Value = count;
+            return _deleteOldest.ExecuteNonQuery();
         }
 
         public void Use(SqliteTransaction transaction)
         {
+            _deleteOldest.Transaction = transaction;
             _insert.Transaction = transaction;
             _close.Transaction = transaction;
             _event.Transaction = transaction;
@@ -385,6 +384,7 @@ public sealed class HistoryWriter : BackgroundService
             _insert.Dispose();
             _close.Dispose();
             _event.Dispose();
+            _deleteOldest.Dispose();
         }
     }
 }
