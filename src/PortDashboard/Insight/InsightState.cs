@@ -58,8 +58,8 @@ public sealed class InsightState(ListenerWatch listeners, TimeProvider time)
     /// <summary>Raised after new views are published.</summary>
     public event Action? Changed;
 
-    /// <summary>Raised for each listener that appeared or went.</summary>
-    public event Action<ListenerEvent>? ListenerChanged;
+    /// <summary>Raised with the listeners that appeared or went at one poll (never empty).</summary>
+    public event Action<IReadOnlyList<ListenerEvent>>? ListenerChanged;
 
     /// <summary>Makes the listeners now the baseline and saves it in the history database when there is one.</summary>
     public async Task<ListenerBaseline> SaveListenerBaselineAsync(CancellationToken cancellationToken = default)
@@ -89,18 +89,9 @@ public sealed class InsightState(ListenerWatch listeners, TimeProvider time)
 
     internal void RaiseListenerEvents(IReadOnlyList<ListenerEvent> events)
     {
-        var handlers = ListenerChanged;
-        if (handlers is null)
+        if (events.Count > 0)
         {
-            return;
-        }
-
-        foreach (var e in events)
-        {
-            foreach (var handler in handlers.GetInvocationList().Cast<Action<ListenerEvent>>())
-            {
-                handler(e);
-            }
+            ListenerChanged?.Invoke(events);
         }
     }
 

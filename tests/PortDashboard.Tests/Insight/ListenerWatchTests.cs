@@ -21,7 +21,7 @@ public sealed class ListenerWatchTests
     {
         await using var app = new InsightApp();
         var events = new ConcurrentQueue<ListenerEvent>();
-        app.State.ListenerChanged += events.Enqueue;
+        app.State.ListenerChanged += batch => batch.ToList().ForEach(events.Enqueue);
         using var changes = new MetricCollector<long>(app.Get<IMeterFactory>(), InsightMetrics.MeterName, "portdashboard.listeners.changes");
         await app.WaitForBatchesAsync(1, "the first poll (the listeners at start)");
 

@@ -24,15 +24,6 @@ public partial class History : IDisposable
     private static readonly (string Label, double Minutes)[] Jumps = [("−1 min", 1), ("−5 min", 5), ("−15 min", 15), ("−1 h", 60)];
     private static readonly string[] OwnKeys = ["at"];
 
-    private readonly BarChartOptions _perMinuteOptions = new()
-    {
-        ShowLegend = false,
-        ShowToolTips = true,
-        ChartPalette = ["#2e7d32", "#c62828"],
-        YAxisFormat = "0",
-        MaxNumYAxisTicks = 4,
-    };
-
     private DateTimeOffset _at;
     private bool _atIsNow = true;
     private Filter _filter = Filter.Empty;
@@ -40,8 +31,6 @@ public partial class History : IDisposable
     private string? _timeError;
     private HistoryPage _alive = new([], false);
     private IReadOnlyList<MinuteCounts> _minutes = [];
-    private List<ChartSeries<double>> _perMinuteSeries = [];
-    private string[] _perMinuteLabels = [];
     private IReadOnlyList<ProcessLifetimes> _lifetimes = [];
     private HistoryExtent? _extent;
     private bool _loaded;
@@ -166,12 +155,6 @@ public partial class History : IDisposable
         }
 
         (_alive, _minutes, _lifetimes, _extent, _loaded) = (alive, minutes, lifetimes, extent, true);
-        _perMinuteSeries =
-        [
-            new ChartSeries<double>([.. minutes.Select(m => (double)m.Opened)]) { Name = "Opened" },
-            new ChartSeries<double>([.. minutes.Select(m => (double)m.Closed)]) { Name = "Closed" },
-        ];
-        _perMinuteLabels = [.. minutes.Select((m, i) => i % 10 == 0 || i == minutes.Count - 1 ? m.Minute.ToLocalTime().ToString("HH:mm", CultureInfo.InvariantCulture) : "")];
     }
 
     private Task OnSliderChanged(double minutesBack) =>

@@ -105,6 +105,9 @@ public sealed class HistoryPageTests : DashboardTestContext, IAsyncLifetime
         Assert.Equal("60", perMinute.GetAttribute("data-minutes"));
         Assert.Equal("1", perMinute.GetAttribute("data-opened")); // psql; the listener was open at start
         Assert.Equal("1", perMinute.GetAttribute("data-closed"));
+        var pairs = perMinute.QuerySelectorAll("g.pair"); // 11:56 (psql opened) and 11:59 (it closed)
+        Assert.Equal(2, pairs.Length);
+        Assert.EndsWith("1 opened, 0 closed", pairs[0].QuerySelector("title")!.TextContent, StringComparison.Ordinal);
     }
 
     [Fact]
