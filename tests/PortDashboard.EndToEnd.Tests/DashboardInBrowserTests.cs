@@ -167,31 +167,9 @@ public sealed partial class DashboardInBrowserTests(PublishedApp app, ITestOutpu
         await Expect(Rows(page).Filter(new() { HasNot = page.Locator(".range-ephemeral") })).ToHaveCountAsync(0, new() { Timeout = ThreePolls * 2 });
     }
 
-    private Task WithPage(Func<IPage, Task> test) => Reported(async () =>
-    {
-        var page = await app.NewPageAsync();
-        try
-        {
-            await test(page);
-        }
-        finally
-        {
-            await page.Context.CloseAsync();
-        }
-    });
+    private Task WithPage(Func<IPage, Task> test) => app.WithPageAsync(output, test);
 
-    private async Task Reported(Func<Task> test)
-    {
-        try
-        {
-            await test();
-        }
-        catch
-        {
-            output.WriteLine(app.Describe());
-            throw;
-        }
-    }
+    private Task Reported(Func<Task> test) => app.ReportedAsync(output, test);
 
     [GeneratedRegex(@"<(link|script)[^>]+(href|src)=""(https?:)?//", RegexOptions.IgnoreCase)]
     private static partial Regex ExternalAsset();

@@ -66,6 +66,36 @@ public sealed class PublishedApp : IAsyncLifetime
     }
 
     /// <summary>A fresh page in its own browser context, sized like a laptop screen.</summary>
+    /// <summary>Runs a browser test on a fresh page (closed afterwards); on failure, writes the app's output to the test's log.</summary>
+    public Task WithPageAsync(ITestOutputHelper output, Func<IPage, Task> test) => ReportedAsync(output, async () =>
+    {
+        var page = await NewPageAsync();
+        try
+        {
+            await test(page);
+        }
+        finally
+        {
+            await page.Context.CloseAsync();
+        }
+    });
+
+    /// <summary>Runs a test; on failure, writes the app's output to the test's log before rethrowing.</summary>
+    public async Task ReportedAsync(ITestOutputHelper output, Func<Task> test)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(test);
+        try
+        {
+            await test();
+        }
+        catch
+        {
+            output.WriteLine(Describe());
+            throw;
+        }
+    }
+
     public async Task<IPage> NewPageAsync()
     {
         var context = await Browser.NewContextAsync(new BrowserNewContextOptions

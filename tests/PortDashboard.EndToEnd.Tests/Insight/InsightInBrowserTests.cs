@@ -155,29 +155,7 @@ public sealed partial class InsightInBrowserTests(PublishedApp app, ITestOutputH
     private static DateTimeOffset NextWholeSecond(DateTimeOffset at) =>
         new(at.UtcTicks - (at.UtcTicks % TimeSpan.TicksPerSecond) + TimeSpan.TicksPerSecond, TimeSpan.Zero);
 
-    private Task WithPage(Func<IPage, Task> test) => Reported(async () =>
-    {
-        var page = await app.NewPageAsync();
-        try
-        {
-            await test(page);
-        }
-        finally
-        {
-            await page.Context.CloseAsync();
-        }
-    });
+    private Task WithPage(Func<IPage, Task> test) => app.WithPageAsync(output, test);
 
-    private async Task Reported(Func<Task> test)
-    {
-        try
-        {
-            await test();
-        }
-        catch
-        {
-            output.WriteLine(app.Describe());
-            throw;
-        }
-    }
+    private Task Reported(Func<Task> test) => app.ReportedAsync(output, test);
 }
