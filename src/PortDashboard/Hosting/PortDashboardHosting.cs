@@ -101,6 +101,7 @@ public static class PortDashboardHosting
                     ProcRoot = options.ProcRoot,
                     AttributeOwners = options.AttributeOwners,
                     IncludeCommandLine = options.ShowCommandLine,
+                    FullAttributionInterval = options.FullAttributionInterval,
                 },
                 provider.GetRequiredService<TimeProvider>());
         });

@@ -20,6 +20,12 @@ public sealed class PortDashboardOptions
     /// <summary>Whether sockets are attributed to the processes holding them.</summary>
     public bool AttributeOwners { get; set; } = true;
 
+    /// <summary>
+    /// How often attribution reads every process (0 to 1 h; 0 reads every process at every poll). Between those full
+    /// scans it reads only what changed: new processes and the descriptors where new sockets are likely to be.
+    /// </summary>
+    public TimeSpan FullAttributionInterval { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Whether full process command lines are read and shown (they can carry secrets).</summary>
     public bool ShowCommandLine { get; set; }
 
@@ -28,6 +34,12 @@ public sealed class PortDashboardOptions
 
     /// <summary>How many of the latest deltas are kept in memory (1 to 100,000).</summary>
     public int DeltaHistory { get; set; } = 600;
+
+    /// <summary>
+    /// How many changes (sockets added, removed or changed) the kept deltas may hold together (1,000 to 10,000,000);
+    /// the oldest deltas go first. It bounds the history's memory when the table churns hard.
+    /// </summary>
+    public int DeltaHistoryChanges { get; set; } = 50_000;
 
     /// <summary>How many deltas a subscriber may fall behind before it is resynced (1 to 100,000).</summary>
     public int SubscriberBacklog { get; set; } = 64;
@@ -47,9 +59,11 @@ public sealed class PortDashboardOptions
         ProcRoot = section[nameof(ProcRoot)] is { Length: > 0 } procRoot ? procRoot : ProcRoot;
         PollInterval = ConfigurationValues.ReadTimeSpan(section, nameof(PollInterval), PollInterval, BindingErrors);
         AttributeOwners = ConfigurationValues.ReadBool(section, nameof(AttributeOwners), AttributeOwners, BindingErrors);
+        FullAttributionInterval = ConfigurationValues.ReadTimeSpan(section, nameof(FullAttributionInterval), FullAttributionInterval, BindingErrors);
         ShowCommandLine = ConfigurationValues.ReadBool(section, nameof(ShowCommandLine), ShowCommandLine, BindingErrors);
         MinimumBatchInterval = ConfigurationValues.ReadTimeSpan(section, nameof(MinimumBatchInterval), MinimumBatchInterval, BindingErrors);
         DeltaHistory = ConfigurationValues.ReadInt(section, nameof(DeltaHistory), DeltaHistory, BindingErrors);
+        DeltaHistoryChanges = ConfigurationValues.ReadInt(section, nameof(DeltaHistoryChanges), DeltaHistoryChanges, BindingErrors);
         SubscriberBacklog = ConfigurationValues.ReadInt(section, nameof(SubscriberBacklog), SubscriberBacklog, BindingErrors);
         LogFormat = section[nameof(LogFormat)] is { Length: > 0 } format ? format : LogFormat;
     }
@@ -73,9 +87,19 @@ internal sealed class PortDashboardOptionsValidator : IValidateOptions<PortDashb
             errors.Add($"{section}:{nameof(options.MinimumBatchInterval)} is {options.MinimumBatchInterval:c}; it must be from 0 to 10 s (00:00:00 to 00:00:10)");
         }
 
+        if (options.FullAttributionInterval < TimeSpan.Zero || options.FullAttributionInterval > TimeSpan.FromHours(1))
+        {
+            errors.Add($"{section}:{nameof(options.FullAttributionInterval)} is {options.FullAttributionInterval:c}; it must be from 0 (every poll) to 1 h (00:00:00 to 01:00:00)");
+        }
+
         if (options.DeltaHistory is < 1 or > 100_000)
         {
             errors.Add($"{section}:{nameof(options.DeltaHistory)} is {options.DeltaHistory}; it must be from 1 to 100000");
+        }
+
+        if (options.DeltaHistoryChanges is < 1_000 or > 10_000_000)
+        {
+            errors.Add($"{section}:{nameof(options.DeltaHistoryChanges)} is {options.DeltaHistoryChanges}; it must be from 1000 to 10000000");
         }
 
         if (options.SubscriberBacklog is < 1 or > 100_000)

@@ -3,8 +3,11 @@ using PortDashboard.Core.Sockets;
 namespace PortDashboard.Monitoring;
 
 /// <summary>
-/// The latest deltas, oldest dropped first once <see cref="Capacity"/> is reached (a ring buffer). Written by the
-/// snapshot service, read by anyone (churn over the last minutes, a client catching up after a short gap).
+/// The latest deltas, oldest dropped first once <see cref="Capacity"/> deltas or <see cref="MaxChanges"/> changes in
+/// all are kept (a ring buffer); the newest delta is always kept. A delta holds the sockets it adds and removes, so
+/// counting deltas alone bounds nothing: at 100,000 sockets and 1% churn a second, 600 deltas held over a million
+/// sockets (about 200 MB) that the table itself had long let go. Written by the snapshot service, read by anyone
+/// (churn over the last minutes, a client catching up after a short gap).
 /// </summary>
 public sealed class DeltaHistory
 {
@@ -12,14 +15,32 @@ public sealed class DeltaHistory
     private readonly Delta[] _ring;
     private int _start;
     private int _count;
+    private long _changes;
 
-    public DeltaHistory(int capacity)
+    public DeltaHistory(int capacity, int maxChanges = int.MaxValue)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxChanges, 1);
         _ring = new Delta[capacity];
+        MaxChanges = maxChanges;
     }
 
     public int Capacity => _ring.Length;
+
+    /// <summary>The most changes (sockets added, removed or changed) the kept deltas may hold together, beyond the newest delta.</summary>
+    public int MaxChanges { get; }
+
+    /// <summary>The changes the kept deltas hold together.</summary>
+    public long Changes
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _changes;
+            }
+        }
+    }
 
     public int Count
     {
@@ -37,17 +58,27 @@ public sealed class DeltaHistory
         ArgumentNullException.ThrowIfNull(delta);
         lock (_lock)
         {
-            if (_count < _ring.Length)
+            if (_count == _ring.Length)
             {
-                _ring[(_start + _count) % _ring.Length] = delta;
-                _count++;
+                DropOldest();
             }
-            else
+
+            _ring[(_start + _count) % _ring.Length] = delta;
+            _count++;
+            _changes += delta.Count;
+            while (_count > 1 && _changes > MaxChanges)
             {
-                _ring[_start] = delta;
-                _start = (_start + 1) % _ring.Length;
+                DropOldest();
             }
         }
+    }
+
+    private void DropOldest()
+    {
+        _changes -= _ring[_start].Count;
+        _ring[_start] = null!; // let its sockets go
+        _start = (_start + 1) % _ring.Length;
+        _count--;
     }
 
     /// <summary>The deltas kept, oldest first.</summary>

@@ -35,7 +35,7 @@ public sealed class SnapshotFeed : ISnapshotFeed
         _logger = logger;
         _minimumBatchInterval = value.MinimumBatchInterval;
         _backlog = value.SubscriberBacklog;
-        History = new DeltaHistory(value.DeltaHistory);
+        History = new DeltaHistory(value.DeltaHistory, value.DeltaHistoryChanges);
         _status = new SnapshotServiceStatus(value.PollInterval, null, null, 0);
     }
 
@@ -49,7 +49,7 @@ public sealed class SnapshotFeed : ISnapshotFeed
 
     public event Action<SnapshotServiceStatus>? StatusChanged;
 
-    /// <summary>The latest deltas (bounded by <c>PortDashboard:DeltaHistory</c>).</summary>
+    /// <summary>The latest deltas (bounded by <c>PortDashboard:DeltaHistory</c> deltas and <c>PortDashboard:DeltaHistoryChanges</c> changes).</summary>
     public DeltaHistory History { get; }
 
     /// <summary>When the snapshot service started polling, or null before (for /healthz's grace period).</summary>

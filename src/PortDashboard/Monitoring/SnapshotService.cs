@@ -165,7 +165,7 @@ public sealed class SnapshotService : BackgroundService
         var reader = _snapshotter.Reader;
         var policy = Core.Ports.OsPortPolicyReader.Read(_options.ProcRoot);
         _logger.LogInformation(
-            "Snapshot service starting: proc root {ProcRoot}, poll interval {PollInterval}, reader {Reader} (attribution {Attribution}), show command lines {ShowCommandLine}, minimum batch interval {MinimumBatchInterval}, delta history {DeltaHistory}, subscriber backlog {SubscriberBacklog}; OS port policy: {PortPolicy} (from {PortPolicySource})",
+            "Snapshot service starting: proc root {ProcRoot}, poll interval {PollInterval}, reader {Reader} (attribution {Attribution}), show command lines {ShowCommandLine}, minimum batch interval {MinimumBatchInterval}, delta history {DeltaHistory} deltas or {DeltaHistoryChanges} changes, full attribution every {FullAttributionInterval}, subscriber backlog {SubscriberBacklog}; OS port policy: {PortPolicy} (from {PortPolicySource})",
             _options.ProcRoot,
             _options.PollInterval,
             reader.Name,
@@ -173,6 +173,8 @@ public sealed class SnapshotService : BackgroundService
             _options.ShowCommandLine,
             _options.MinimumBatchInterval,
             _options.DeltaHistory,
+            _options.DeltaHistoryChanges,
+            _options.FullAttributionInterval,
             _options.SubscriberBacklog,
             policy.ToString(),
             policy.Source);

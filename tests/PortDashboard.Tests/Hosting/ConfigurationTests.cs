@@ -44,8 +44,8 @@ public sealed class ConfigurationTests
 
         var defaults = new PortDashboardOptions();
         Assert.Equal(
-            (defaults.ProcRoot, defaults.PollInterval, defaults.AttributeOwners, defaults.ShowCommandLine, defaults.MinimumBatchInterval, defaults.DeltaHistory, defaults.SubscriberBacklog, defaults.LogFormat),
-            (options.ProcRoot, options.PollInterval, options.AttributeOwners, options.ShowCommandLine, options.MinimumBatchInterval, options.DeltaHistory, options.SubscriberBacklog, options.LogFormat));
+            (defaults.ProcRoot, defaults.PollInterval, defaults.AttributeOwners, defaults.FullAttributionInterval, defaults.ShowCommandLine, defaults.MinimumBatchInterval, defaults.DeltaHistory, defaults.DeltaHistoryChanges, defaults.SubscriberBacklog, defaults.LogFormat),
+            (options.ProcRoot, options.PollInterval, options.AttributeOwners, options.FullAttributionInterval, options.ShowCommandLine, options.MinimumBatchInterval, options.DeltaHistory, options.DeltaHistoryChanges, options.SubscriberBacklog, options.LogFormat));
         Assert.Empty(Errors(options));
         Assert.Equal("http://127.0.0.1:5000", configuration["Urls"]);
 
@@ -76,6 +76,23 @@ public sealed class ConfigurationTests
     [InlineData("00:01:00")]
     public void The_limits_of_the_poll_interval_are_allowed(string value) =>
         Assert.Empty(Errors(Bind(("PollInterval", value))));
+
+    [Theory]
+    [InlineData("FullAttributionInterval", "-00:00:01", "PortDashboard:FullAttributionInterval is -00:00:01; it must be from 0 (every poll) to 1 h")]
+    [InlineData("FullAttributionInterval", "01:00:01", "PortDashboard:FullAttributionInterval is 01:00:01; it must be from 0 (every poll) to 1 h")]
+    [InlineData("FullAttributionInterval", "often", "PortDashboard:FullAttributionInterval is 'often', which is not a time span")]
+    [InlineData("DeltaHistoryChanges", "999", "PortDashboard:DeltaHistoryChanges is 999; it must be from 1000 to 10000000")]
+    [InlineData("DeltaHistoryChanges", "10000001", "PortDashboard:DeltaHistoryChanges is 10000001; it must be from 1000 to 10000000")]
+    public void Attribution_and_history_bounds_outside_their_range_are_refused(string key, string value, string message) =>
+        Assert.Contains(Errors(Bind((key, value))), e => e.StartsWith(message, StringComparison.Ordinal));
+
+    [Theory]
+    [InlineData("FullAttributionInterval", "00:00:00")]
+    [InlineData("FullAttributionInterval", "01:00:00")]
+    [InlineData("DeltaHistoryChanges", "1000")]
+    [InlineData("DeltaHistoryChanges", "10000000")]
+    public void Attribution_and_history_bounds_at_their_limits_are_allowed(string key, string value) =>
+        Assert.Empty(Errors(Bind((key, value))));
 
     [Fact]
     public void Values_that_do_not_parse_are_reported_each_with_its_key()

@@ -195,6 +195,44 @@ public sealed class SnapshotFeedTests
     }
 
     [Fact]
+    public void The_history_drops_its_oldest_deltas_once_they_hold_more_changes_than_allowed()
+    {
+        var history = new DeltaHistory(capacity: 600, maxChanges: 10);
+        var previous = Snapshot.Empty;
+        var sizes = new[] { 6, 3, 1, 4, 12, 2 };
+        for (var i = 0; i < sizes.Length; i++)
+        {
+            // Each snapshot holds `sizes[i]` new listeners and none of the last's: a delta of sizes[i-1] + sizes[i] changes.
+            var current = SnapshotOf(Start.AddSeconds(i + 1), [.. Enumerable.Range(0, sizes[i]).Select(p => Listener(1000 + (i * 100) + p, inode: (i * 100) + p + 1))]);
+            history.Add(NumberedDelta(i + 1, previous, current));
+            previous = current;
+            Assert.InRange(history.Changes, 0, Math.Max(10, history.ToList()[^1].Count));
+            Assert.Equal(history.ToList().Sum(d => (long)d.Count), history.Changes);
+        }
+
+        // Deltas of 6, 9, 4, 5, 16 and 14 changes: 14 alone is over the bound but the newest is always kept.
+        Assert.Equal([6L], history.ToList().Select(d => d.Sequence));
+        Assert.Equal(14, history.Changes);
+        Assert.Null(history.Since(4)); // delta 5 was dropped: start over from a snapshot
+        Assert.Empty(history.Since(6)!);
+    }
+
+    [Fact]
+    public void The_history_keeps_every_delta_the_change_bound_allows()
+    {
+        var feed = CreateFeed(TimeSpan.Zero, history: 600);
+        for (var i = 0; i < 5; i++)
+        {
+            Publish(feed, 80 + i);
+        }
+
+        // Deltas of 1 then 2 changes (one listener replaced by another): far under the default bound.
+        Assert.Equal([1L, 2, 3, 4, 5], feed.History.ToList().Select(d => d.Sequence));
+        Assert.Equal(9, feed.History.Changes);
+        Assert.Equal(50_000, feed.History.MaxChanges);
+    }
+
+    [Fact]
     public void Status_changes_reach_the_handlers_and_a_failing_handler_does_not_stop_the_others()
     {
         var feed = CreateFeed(TimeSpan.Zero);
