@@ -44,10 +44,7 @@ public sealed class Snapshotter
     private readonly TimeProvider _time;
     private readonly SnapshotterOptions _options;
     private readonly HashSet<long> _wanted = [];
-    private Dictionary<long, Socket> _previousByInode = [];
-    private Dictionary<long, Socket> _currentByInode = [];
-    private Dictionary<SocketKey, Socket> _previousWithoutInode = [];
-    private Dictionary<SocketKey, Socket> _currentWithoutInode = [];
+    private Snapshot _previous = Snapshot.Empty;
     private DateTimeOffset? _nextFullAttribution;
 
     public Snapshotter(ISocketTableReader reader, SnapshotterOptions options, TimeProvider? time = null)
@@ -93,7 +90,7 @@ public sealed class Snapshotter
         ReuseUnchanged(read.Sockets);
 
         var duration = Stopwatch.GetElapsedTime(started);
-        return new Snapshot(
+        return _previous = new Snapshot(
             [.. read.Sockets],
             takenAt,
             duration,
@@ -137,35 +134,15 @@ public sealed class Snapshotter
     /// <summary>Puts the previous snapshot's instance in place of each socket whose every field is unchanged.</summary>
     private void ReuseUnchanged(List<Socket> sockets)
     {
-        _currentByInode.Clear();
-        _currentWithoutInode.Clear();
+        var previous = _previous;
         var span = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(sockets);
         for (var i = 0; i < span.Length; i++)
         {
-            var socket = span[i];
-            if (socket.Inode != 0)
+            if (previous.TryGet(span[i], out var before) && Same(before, span[i]))
             {
-                if (_previousByInode.TryGetValue(socket.Inode, out var before) && Same(before, socket))
-                {
-                    span[i] = socket = before;
-                }
-
-                _currentByInode.TryAdd(socket.Inode, socket);
-            }
-            else
-            {
-                var key = socket.Key;
-                if (_previousWithoutInode.TryGetValue(key, out var before) && Same(before, socket))
-                {
-                    span[i] = socket = before;
-                }
-
-                _currentWithoutInode.TryAdd(key, socket);
+                span[i] = before;
             }
         }
-
-        (_previousByInode, _currentByInode) = (_currentByInode, _previousByInode);
-        (_previousWithoutInode, _currentWithoutInode) = (_currentWithoutInode, _previousWithoutInode);
     }
 
     /// <summary>Every field equal, owners being the same process instances.</summary>

@@ -29,10 +29,9 @@ public sealed record Delta(
 
         var added = ImmutableArray.CreateBuilder<Socket>();
         var changed = ImmutableArray.CreateBuilder<SocketChange>();
-        var currentByKey = current.ByKey; // also the index the next diff uses as "previous"
-        foreach (var (key, socket) in currentByKey)
+        foreach (var socket in current.Sockets)
         {
-            if (!previous.TryGet(key, out var before))
+            if (!previous.TryGet(socket, out var before))
             {
                 added.Add(socket);
             }
@@ -43,9 +42,9 @@ public sealed record Delta(
         }
 
         var removed = ImmutableArray.CreateBuilder<Socket>();
-        foreach (var (key, socket) in previous.ByKey)
+        foreach (var socket in previous.Sockets)
         {
-            if (!currentByKey.ContainsKey(key))
+            if (!current.Contains(socket))
             {
                 removed.Add(socket);
             }

@@ -6,7 +6,10 @@ namespace PortDashboard.Core.Sockets;
 /// <summary>An immutable, complete socket table at one instant, with how it was taken.</summary>
 public sealed class Snapshot
 {
-    private readonly Dictionary<SocketKey, Socket> _byKey;
+    // Sockets with a file are indexed by inode (unique among live sockets, and a long hashes fast); the others (TIME_WAIT,
+    // orphans: inode 0) by their whole key. A lookup by key checks the whole key either way.
+    private readonly Dictionary<long, Socket> _byInode;
+    private readonly Dictionary<SocketKey, Socket> _withoutInode;
 
     public Snapshot(
         ImmutableArray<Socket> sockets,
@@ -19,7 +22,7 @@ public sealed class Snapshot
         int malformedLines = 0)
     {
         // A dump is not atomic: under churn the kernel can list one socket twice. The table keeps the first.
-        (Sockets, _byKey) = Deduplicate(sockets.IsDefault ? [] : sockets);
+        (Sockets, _byInode, _withoutInode) = Index(sockets.IsDefault ? [] : sockets);
         TakenAt = takenAt;
         Duration = duration;
         Reader = reader;
@@ -54,36 +57,76 @@ public sealed class Snapshot
 
     public int Count => Sockets.Length;
 
-    /// <summary>The sockets by key (diffing, lookups).</summary>
-    public IReadOnlyDictionary<SocketKey, Socket> ByKey => _byKey;
-
-    public bool TryGet(SocketKey key, out Socket socket) => _byKey.TryGetValue(key, out socket!);
-
-    private static (ImmutableArray<Socket> Sockets, Dictionary<SocketKey, Socket> ByKey) Deduplicate(ImmutableArray<Socket> sockets)
+    /// <summary>The socket with this key, if the table holds it.</summary>
+    public bool TryGet(SocketKey key, out Socket socket)
     {
-        var index = new Dictionary<SocketKey, Socket>(sockets.Length);
-        foreach (var socket in sockets)
+        if (key.Inode != 0)
         {
-            index.TryAdd(socket.Key, socket);
+            return _byInode.TryGetValue(key.Inode, out socket!) && socket.Key == key;
         }
 
-        if (index.Count == sockets.Length)
+        return _withoutInode.TryGetValue(key, out socket!);
+    }
+
+    /// <summary>
+    /// This table's instance of <paramref name="other"/>: the socket with the same key (protocol, endpoints, inode),
+    /// whatever its state and owners. Faster than <see cref="TryGet(SocketKey, out Socket)"/> for a socket at hand.
+    /// </summary>
+    public bool TryGet(Socket other, out Socket socket)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        if (other.Inode != 0)
         {
-            return (sockets, index);
+            return _byInode.TryGetValue(other.Inode, out socket!) && (ReferenceEquals(socket, other) || SameKey(socket, other));
         }
 
-        // Keep each key's first occurrence (the one the index holds). The same instance may also be listed twice,
-        // since unchanged sockets are reused from the previous snapshot: compare keys, not references.
-        var unique = ImmutableArray.CreateBuilder<Socket>(index.Count);
-        var emitted = new HashSet<SocketKey>(index.Count);
+        return _withoutInode.TryGetValue(other.Key, out socket!);
+    }
+
+    /// <summary>Whether the table holds a socket with this key.</summary>
+    public bool Contains(SocketKey key) => TryGet(key, out _);
+
+    /// <summary>Whether the table holds a socket with <paramref name="other"/>'s key.</summary>
+    public bool Contains(Socket other) => TryGet(other, out _);
+
+    private static bool SameKey(Socket a, Socket b) =>
+        a.Protocol == b.Protocol && a.Local == b.Local && a.Remote == b.Remote && a.Inode == b.Inode;
+
+    private static (ImmutableArray<Socket> Sockets, Dictionary<long, Socket> ByInode, Dictionary<SocketKey, Socket> WithoutInode) Index(ImmutableArray<Socket> sockets)
+    {
+        var withoutInodeCount = 0;
         foreach (var socket in sockets)
         {
-            if (emitted.Add(socket.Key))
+            withoutInodeCount += socket.Inode == 0 ? 1 : 0;
+        }
+
+        var byInode = new Dictionary<long, Socket>(sockets.Length - withoutInodeCount);
+        var withoutInode = new Dictionary<SocketKey, Socket>(withoutInodeCount);
+        var duplicates = 0;
+        foreach (var socket in sockets)
+        {
+            var added = socket.Inode != 0 ? byInode.TryAdd(socket.Inode, socket) : withoutInode.TryAdd(socket.Key, socket);
+            duplicates += added ? 0 : 1;
+        }
+
+        if (duplicates == 0)
+        {
+            return (sockets, byInode, withoutInode);
+        }
+
+        // Keep each socket's first occurrence (the one the index holds). The same instance may also be listed twice,
+        // since unchanged sockets are reused from the previous snapshot: compare the indexed instance, by reference.
+        var unique = ImmutableArray.CreateBuilder<Socket>(sockets.Length - duplicates);
+        var emitted = new HashSet<Socket>(sockets.Length - duplicates, ReferenceEqualityComparer.Instance);
+        foreach (var socket in sockets)
+        {
+            var indexed = socket.Inode != 0 ? byInode[socket.Inode] : withoutInode[socket.Key];
+            if (ReferenceEquals(indexed, socket) && emitted.Add(socket))
             {
                 unique.Add(socket);
             }
         }
 
-        return (unique.MoveToImmutable(), index);
+        return (unique.MoveToImmutable(), byInode, withoutInode);
     }
 }

@@ -129,10 +129,9 @@ public sealed class SocketTable
 
         if (!first)
         {
-            var current = snapshot.ByKey;
             foreach (var row in _rows.Values)
             {
-                if (!row.IsRemoved && !current.ContainsKey(row.Key))
+                if (!row.IsRemoved && !snapshot.Contains(row.Key))
                 {
                     Highlight(row, RowStatus.Removed, now);
                 }

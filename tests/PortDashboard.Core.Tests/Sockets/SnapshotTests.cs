@@ -24,7 +24,10 @@ public class SnapshotTests
 
         Assert.Equal([first, other], snapshot.Sockets);
         Assert.Equal(2, snapshot.Count);
-        Assert.Same(first, snapshot.ByKey[first.Key]);
+        Assert.True(snapshot.TryGet(first.Key, out var indexed));
+        Assert.Same(first, indexed);
+        Assert.True(snapshot.TryGet(twin, out var counterpart));
+        Assert.Same(first, counterpart);
     }
 
     [Fact]
@@ -46,5 +49,46 @@ public class SnapshotTests
         Assert.Equal(2, snapshot.Count);
         Assert.True(snapshot.TryGet(snapshot.Sockets[1].Key, out var found));
         Assert.Equal(5001, found.Local.Port);
+    }
+
+    [Fact]
+    public void A_lookup_by_key_needs_the_whole_key_not_only_the_inode()
+    {
+        var listener = Tcp(5000, 11);
+        var snapshot = Snap(listener, Tcp(0, 0, SocketState.TimeWait));
+
+        Assert.True(snapshot.Contains(listener.Key));
+        Assert.True(snapshot.Contains(Tcp(5000, 11, SocketState.CloseWait))); // same key, other state: the same socket
+        Assert.False(snapshot.Contains(Tcp(5001, 11))); // same inode, other endpoint
+        Assert.False(snapshot.Contains(listener.Key with { Protocol = TransportProtocol.Udp }));
+        Assert.False(snapshot.Contains(Tcp(5000, 12)));
+        Assert.True(snapshot.Contains(Tcp(0, 0, SocketState.TimeWait)));
+        Assert.False(snapshot.Contains(Tcp(1, 0, SocketState.TimeWait)));
+    }
+
+    [Fact]
+    public void One_inode_listed_twice_with_other_endpoints_is_one_socket_caught_mid_change()
+    {
+        // An unconnected socket listed, then connected while the dump went on: the kernel has one socket per inode.
+        var unconnected = Tcp(0, 11, SocketState.Close);
+        var connected = Tcp(5000, 11);
+
+        var snapshot = Snap(unconnected, Tcp(5001, 12), connected);
+
+        Assert.Equal([unconnected, snapshot.Sockets[1]], snapshot.Sockets);
+        Assert.False(snapshot.Contains(connected));
+    }
+
+    [Fact]
+    public void Equal_keys_hash_alike_and_differing_keys_are_not_equal()
+    {
+        var key = Tcp(5000, 11).Key;
+
+        Assert.Equal(key, Tcp(5000, 11, SocketState.FinWait1).Key);
+        Assert.Equal(key.GetHashCode(), Tcp(5000, 11, SocketState.FinWait1).Key.GetHashCode());
+        Assert.NotEqual(key, key with { Inode = 12 });
+        Assert.NotEqual(key, key with { Local = key.Local with { Port = 5001 } });
+        Assert.NotEqual(key, key with { Remote = key.Remote with { Address = NetAddress.FromIPv4(0x7F000002) } });
+        Assert.NotEqual(key, key with { Protocol = TransportProtocol.Udp });
     }
 }
