@@ -11,6 +11,8 @@ using PortDashboard.Bench;
 //       Sizes of the hub's messages for the current table, as the server writes them, per protocol.
 //   PortDashboard.Bench server --app <PortDashboard.dll> [--seconds 60] [--full-json] [--port 5199] [--env K=V,K=V]
 //       Runs the app at 1 Hz polling and reports its CPU share, its RSS and the hub's bytes per delta.
+//   PortDashboard.Bench latency --app <published PortDashboard.dll> [--trials 50] [--poll-ms 1000] [--chromium /usr/bin/chromium]
+//       Socket opened → visible in a headless chromium on the Connections page: percentiles over the trials.
 
 var command = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? args[0] : "times";
 var rest = command == "times" && (args.Length == 0 || args[0].StartsWith("--", StringComparison.Ordinal)) ? args : args[1..];
@@ -22,7 +24,8 @@ try
         "ticks" => Timings.Ticks(Arguments.Parse(rest)),
         "wire" => WireSizes.Run(Arguments.Parse(rest)),
         "server" => await ServerLoad.RunAsync(Arguments.Parse(rest)),
-        _ => throw new ArgumentException($"unknown command '{command}': expected times, wire or server"),
+        "latency" => await BrowserLatency.RunAsync(Arguments.Parse(rest)),
+        _ => throw new ArgumentException($"unknown command '{command}': expected times, ticks, wire, server or latency"),
     };
 }
 catch (ArgumentException e)

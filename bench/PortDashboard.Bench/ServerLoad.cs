@@ -18,51 +18,19 @@ internal static class ServerLoad
         var port = args.Int("port", 5199);
         var fullJson = args.Flag("full-json");
 
-        var start = new ProcessStartInfo("dotnet", [app, "--urls", $"http://127.0.0.1:{port}"])
-        {
-            WorkingDirectory = Path.GetDirectoryName(app)!,
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        start.Environment["PortDashboard__PollInterval"] = "00:00:01";
-        start.Environment["Serilog__MinimumLevel__Default"] = "Warning";
-        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        var environment = new List<KeyValuePair<string, string>>();
         foreach (var setting in (args.String("env") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries))
         {
-            var (key, value) = (setting[..setting.IndexOf('=', StringComparison.Ordinal)], setting[(setting.IndexOf('=', StringComparison.Ordinal) + 1)..]);
-            start.Environment[key] = value; // e.g. DOTNET_gcServer=0 to compare
+            var at = setting.IndexOf('=', StringComparison.Ordinal);
+            environment.Add(new(setting[..at], setting[(at + 1)..])); // e.g. DOTNET_gcServer=0 to compare
         }
 
-        using var server = Process.Start(start)!;
-        var output = new Queue<string>();
-        void Keep(string? line)
-        {
-            if (line is null)
-            {
-                return;
-            }
-
-            lock (output)
-            {
-                output.Enqueue(line);
-                if (output.Count > 20)
-                {
-                    output.Dequeue();
-                }
-            }
-        }
-
-        server.OutputDataReceived += (_, e) => Keep(e.Data);
-        server.ErrorDataReceived += (_, e) => Keep(e.Data);
-        server.BeginOutputReadLine();
-        server.BeginErrorReadLine();
-
+        await using var server = AppProcess.Start(app, port, TimeSpan.FromSeconds(1), environment);
         var clients = new List<HubClient>();
         try
         {
             var baseUri = new Uri($"http://127.0.0.1:{port}");
-            await WaitHealthyAsync(baseUri, server, TimeSpan.FromSeconds(90));
+            await server.WaitHealthyAsync(baseUri, TimeSpan.FromSeconds(90));
             var hub = new Uri($"ws://127.0.0.1:{port}{SocketsHub.Path}");
             clients.Add(await HubClient.ConnectAsync(hub, "JSON, filter port=1 (idle ticks)", messagePack: false, "port=1"));
             clients.Add(await HubClient.ConnectAsync(hub, "MessagePack, whole table", messagePack: true, null));
@@ -107,14 +75,7 @@ internal static class ServerLoad
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             Console.Error.WriteLine($"server measurement failed: {e.Message}");
-            lock (output)
-            {
-                foreach (var line in output)
-                {
-                    Console.Error.WriteLine($"  [server] {line}");
-                }
-            }
-
+            server.WriteOutput(Console.Error);
             return 1;
         }
         finally
@@ -124,46 +85,7 @@ internal static class ServerLoad
                 await client.DisposeAsync();
             }
 
-            server.Kill(entireProcessTree: true);
-            await server.WaitForExitAsync();
         }
-    }
-
-    private static async Task WaitHealthyAsync(Uri baseUri, Process server, TimeSpan timeout)
-    {
-        using var http = new HttpClient { BaseAddress = baseUri, Timeout = TimeSpan.FromSeconds(5) };
-        var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < timeout)
-        {
-            if (server.HasExited)
-            {
-                throw new InvalidOperationException($"the server exited with code {server.ExitCode}");
-            }
-
-            try
-            {
-                // Healthy and past its first snapshot (sequence 1), so a subscriber's first message is the whole table.
-                using var response = await http.GetAsync(new Uri("/healthz", UriKind.Relative));
-                if (response.IsSuccessStatusCode
-                    && System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.TryGetProperty("sequence", out var sequence)
-                    && sequence.GetInt64() > 0)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // not listening yet
-            }
-            catch (TaskCanceledException)
-            {
-                // busy taking its first snapshot
-            }
-
-            await Task.Delay(250);
-        }
-
-        throw new TimeoutException($"the server did not answer /healthz within {timeout}");
     }
 
     /// <summary>utime + stime of a process, in seconds (fields 14 and 15 of its stat, in clock ticks of 1/100 s).</summary>

@@ -217,5 +217,12 @@ internal static partial class Timings
         return $"{lines} lines";
     }
 
+    /// <summary>Sockets in the table now (TCP and UDP, IPv4 and IPv6), as the netlink reader counts them.</summary>
+    public static int SocketCount()
+    {
+        using var netlink = NetlinkReader.TryCreate(out _);
+        return netlink?.Read().Sockets.Count ?? -1;
+    }
+
     public static string Load() => File.ReadAllText("/proc/loadavg").Split(' ')[0];
 }
