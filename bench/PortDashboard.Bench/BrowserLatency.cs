@@ -90,7 +90,7 @@ internal static class BrowserLatency
             }
 
             latencies.Sort();
-            double Percentile(double p) => latencies.Count == 0 ? double.NaN : latencies[Math.Min(latencies.Count - 1, (int)Math.Ceiling(p * latencies.Count) - 1)];
+            double Percentile(double p) => latencies.Count == 0 ? double.NaN : latencies[Math.Clamp((int)Math.Ceiling(p * latencies.Count) - 1, 0, latencies.Count - 1)];
             var p95 = Percentile(0.95);
             Console.WriteLine($"Socket opened → visible in chromium, {trials} trials at a {pollMs} ms poll interval, table of {Timings.SocketCount()} sockets; load average {Timings.Load()}:");
             Console.WriteLine();
