@@ -18,6 +18,16 @@ public interface ISocketTableReader
     SocketTableRead Read(CancellationToken cancellationToken = default);
 }
 
+/// <summary>A reader that can tell whether one socket is still open without reading the whole table.</summary>
+public interface ISocketLookup
+{
+    /// <summary>
+    /// Whether the kernel still has <paramref name="socket"/> (the socket with its endpoints holds its inode): true or
+    /// false, or null when this reader cannot tell now.
+    /// </summary>
+    bool? IsOpen(Socket socket);
+}
+
 /// <summary>One read of the socket table.</summary>
 /// <param name="Sockets">The sockets read, owners not yet attached.</param>
 /// <param name="Malformed">Lines or messages that could not be parsed, with their raw text for the log.</param>

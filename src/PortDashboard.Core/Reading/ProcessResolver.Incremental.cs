@@ -19,6 +19,17 @@ public sealed partial class ProcessResolver
     /// </summary>
     private const long FreeSlot = -1;
 
+    /// <summary>
+    /// In a process's descriptor map: a descriptor that a probe found holding a socket the table did not list. Most
+    /// often a socket opened between the dump and the probe, which the next call seeks: kept, so that call reads this
+    /// descriptor first instead of listing the process. Dropped when a probe finds it unlisted a second time (a Unix
+    /// socket, say).
+    /// </summary>
+    private const long Unsettled = -2;
+
+    /// <summary>The most free descriptor numbers (gaps in a listing) recorded per process as free slots, lowest first.</summary>
+    private const int FreeSlotsRecordedPerListing = 4096;
+
     private readonly Dictionary<long, ImmutableArray<ProcessInfo>> _owners = [];
     private readonly HashSet<long> _unattributed = [];
     private readonly HashSet<long> _unknown = [];
@@ -28,8 +39,11 @@ public sealed partial class ProcessResolver
     private readonly List<TrackedProcess> _unreadable = [];
     private readonly HashSet<long> _holdings = [];
     private readonly List<(int Fd, long Inode)> _probed = [];
+    private readonly List<int> _freeSlots = [];
     private readonly Predicate<long> _notWanted;
     private IReadOnlySet<long>? _wantedNow;
+    private Func<long, bool>? _isOpen;
+    private int _closedBeforeFound;
     private bool _tracking;
     private long _poll;
     private int _processesRead;
@@ -48,9 +62,12 @@ public sealed partial class ProcessResolver
     /// <item>forget sockets that left the table;</item>
     /// <item>read every process that appeared since the last call whole: a child inherits its parent's sockets;</item>
     /// <item>look for the inodes still unknown, in processes that held sockets, those that found new ones most recently
-    /// first: at the descriptors they freed (a new socket takes the lowest free descriptor), just above their highest
-    /// ones, then at every descriptor their listing shows that is not known to hold a live socket; then in whole
-    /// processes, newest pids first; stop once all are found;</item>
+    /// first: at the descriptors they freed or that their last listing showed free (a new socket takes the lowest free
+    /// descriptor), and just above their highest ones;</item>
+    /// <item>ask <paramref name="isOpen"/>, when given, about the inodes still unknown: a socket closed since the table
+    /// was read is in no process any more, and searching every process for it would be in vain;</item>
+    /// <item>look for the rest at every descriptor the listing of those processes shows that is not known to hold a live
+    /// socket; then in whole processes, newest pids first; stop once all are found;</item>
     /// <item>remember the inodes that no readable process holds (kernel sockets, an unreadable process's) so they do not
     /// start a search every call; they are sought again when a full scan comes.</item>
     /// </list>
@@ -60,7 +77,12 @@ public sealed partial class ProcessResolver
     /// answer covers, those that cannot be read (as last read) and those that exited while this call read them.
     /// <para>The returned dictionary is the resolver's own: it is valid until the next call.</para>
     /// </summary>
-    public Attribution ResolveIncrementally(IReadOnlySet<long> wanted, bool fullScan = false, CancellationToken cancellationToken = default)
+    /// <param name="wanted">The inodes of the socket table.</param>
+    /// <param name="fullScan">Read every process, as <see cref="Resolve"/> does.</param>
+    /// <param name="isOpen">Whether the socket with this inode is still open (a cheap question to the kernel), asked
+    /// before the costly part of the search; false leaves it without owner, as a full scan would.</param>
+    /// <param name="cancellationToken">Stops the scan; the next call is then a full scan.</param>
+    public Attribution ResolveIncrementally(IReadOnlySet<long> wanted, bool fullScan = false, Func<long, bool>? isOpen = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(wanted);
         if (!OperatingSystem.IsLinux())
@@ -80,6 +102,8 @@ public sealed partial class ProcessResolver
         _processesListed = 0;
         _descriptorScan.TakeReadCount();
         _wantedNow = wanted;
+        _isOpen = isOpen;
+        _closedBeforeFound = 0;
         var completed = false;
         try
         {
@@ -90,6 +114,7 @@ public sealed partial class ProcessResolver
         finally
         {
             _wantedNow = null;
+            _isOpen = null;
             if (!completed)
             {
                 ForgetAll(); // cancelled or failed half way: start over with a full scan
@@ -128,7 +153,7 @@ public sealed partial class ProcessResolver
 
         /// <summary>
         /// Its wanted socket descriptors as last read, ordered by descriptor number, with their inodes
-        /// (<see cref="FreeSlot"/> for one found closed since).
+        /// (<see cref="FreeSlot"/> for one found closed since, <see cref="Unsettled"/> for a socket the table did not list).
         /// </summary>
         public int[] Fds { get; set; } = [];
 
@@ -150,6 +175,44 @@ public sealed partial class ProcessResolver
             CollectionsMarshal.AsSpan(inodes).CopyTo(Inodes);
             Count = fds.Count;
             Array.Sort(Fds, Inodes, 0, Count); // the kernel lists in order already; other trees may not
+        }
+
+        /// <summary>Marks the descriptors <paramref name="free"/> (ascending) as free slots, where no other entry is: one merge.</summary>
+        public void AddFreeSlots(List<int> free)
+        {
+            if (free.Count == 0)
+            {
+                return;
+            }
+
+            var size = Count + free.Count;
+            var fds = new int[Math.Max(size, Fds.Length)];
+            var inodes = new long[fds.Length];
+            int i = 0, j = 0, k = 0;
+            while (i < Count || j < free.Count)
+            {
+                if (j == free.Count || (i < Count && Fds[i] <= free[j]))
+                {
+                    if (j < free.Count && Fds[i] == free[j])
+                    {
+                        j++; // known already: keep what is known
+                    }
+
+                    (fds[k], inodes[k]) = (Fds[i], Inodes[i]);
+                    i++;
+                }
+                else
+                {
+                    (fds[k], inodes[k]) = (free[j], FreeSlot);
+                    j++;
+                }
+
+                k++;
+            }
+
+            Fds = fds;
+            Inodes = inodes;
+            Count = k;
         }
 
         /// <summary>The inode behind descriptor <paramref name="fd"/> as last read; 0 when none is known.</summary>
@@ -241,6 +304,7 @@ public sealed partial class ProcessResolver
             if (process is not null)
             {
                 AppendOwner(_owners, process);
+                tracked.HasFreed = RecordFreeSlots(tracked);
             }
         }
 
@@ -317,10 +381,21 @@ public sealed partial class ProcessResolver
             }
         }
 
-        // 5. The rest of the unknown: where recent owners freed descriptors or opened new ones, then whole processes.
+        // 5. The rest of the unknown: where recent owners freed descriptors or opened new ones; then, of those still
+        // open, at every descriptor of the recent owners, then in whole processes.
         if (_unknown.Count > 0)
         {
-            vanished += ProbeRecentOwners(wanted, cancellationToken);
+            vanished += ProbeRecentOwners(wanted, [ProbeKind.Freed, ProbeKind.AboveHighest], cancellationToken);
+        }
+
+        if (_unknown.Count > 0 && _isOpen is { } isOpen)
+        {
+            _closedBeforeFound = _unknown.RemoveWhere(inode => !isOpen(inode));
+        }
+
+        if (_unknown.Count > 0)
+        {
+            vanished += ProbeRecentOwners(wanted, [ProbeKind.Listed], cancellationToken);
         }
 
         if (_unknown.Count > 0)
@@ -328,7 +403,7 @@ public sealed partial class ProcessResolver
             vanished += Search(wanted, cancellationToken);
         }
 
-        LastScan = new AttributionScan(Full: false, _processesRead, _descriptorScan.TakeReadCount(), sought, _processesListed);
+        LastScan = new AttributionScan(Full: false, _processesRead, _descriptorScan.TakeReadCount(), sought, _processesListed, _closedBeforeFound);
         return new Attribution(_owners, Status(vanished));
     }
 
@@ -423,6 +498,8 @@ public sealed partial class ProcessResolver
             {
                 Found(tracked, inode, process);
             }
+
+            tracked.HasFreed = RecordFreeSlots(tracked);
         }
 
         return true;
@@ -434,7 +511,7 @@ public sealed partial class ProcessResolver
     /// one, then, from a listing of the descriptor numbers (cheap: no link is read), every descriptor but those holding a
     /// socket still in the table that this process alone holds. Returns how many processes exited meanwhile.
     /// </summary>
-    private int ProbeRecentOwners(IReadOnlySet<long> wanted, CancellationToken cancellationToken)
+    private int ProbeRecentOwners(IReadOnlySet<long> wanted, ReadOnlySpan<ProbeKind> kinds, CancellationToken cancellationToken)
     {
         _order.Clear();
         foreach (var tracked in _tracked.Values)
@@ -447,7 +524,7 @@ public sealed partial class ProcessResolver
 
         _order.Sort(RecentFirst);
         var vanished = 0;
-        foreach (var probe in (ReadOnlySpan<ProbeKind>)[ProbeKind.Freed, ProbeKind.AboveHighest, ProbeKind.Listed])
+        foreach (var probe in kinds)
         {
             foreach (var tracked in _order)
             {
@@ -516,6 +593,7 @@ public sealed partial class ProcessResolver
             else if (kind == ProbeKind.Listed)
             {
                 _processesListed++;
+                _listedFds.Clear();
                 _listedProbe = (tracked, prefix + "fd".Length, wanted, false, false);
                 var listError = Libc.ForEachEntry(_paths.File(prefix, "fd"u8), this, static (name, _, resolver) => resolver.ProbeListed(name), out _);
                 refused = _listedProbe.Refused || (listError != 0 && !Libc.IsGone(listError));
@@ -568,6 +646,11 @@ public sealed partial class ProcessResolver
                 }
             }
 
+            if (kind == ProbeKind.Listed)
+            {
+                RecordFreeSlots(tracked);
+            }
+
             for (var i = 0; i < tracked.Count && !freed; i++)
             {
                 freed = !wanted.Contains(tracked.Inodes[i]);
@@ -602,8 +685,10 @@ public sealed partial class ProcessResolver
             return false;
         }
 
-        // A closed descriptor that is in the map stays there as a free slot; others leave it.
+        // A closed descriptor that is in the map stays there as a free slot, and a socket the table did not list is
+        // kept as unsettled once; others leave the map.
         var socket = result == DescriptorRead.Socket && wanted.Contains(inode) ? inode
+            : result == DescriptorRead.Socket ? (_probeTarget!.InodeAt(fd) == Unsettled ? 0 : Unsettled)
             : closed && Array.BinarySearch(_probeTarget!.Fds, 0, _probeTarget.Count, fd) >= 0 ? FreeSlot
             : 0;
         _probed.Add((fd, socket));
@@ -619,6 +704,8 @@ public sealed partial class ProcessResolver
         {
             return true;
         }
+
+        _listedFds.Add(fd);
 
         // A socket this process alone holds that is still in the table is still behind this descriptor: closing it
         // would have taken it out of the table. A shared one may have been closed here and live on elsewhere: read.
@@ -636,6 +723,39 @@ public sealed partial class ProcessResolver
 
         _listedProbe.Stopped = _probedUnknown >= _unknown.Count;
         return !_listedProbe.Stopped;
+    }
+
+    /// <summary>
+    /// Records the numbers missing from the last listing of <paramref name="tracked"/> (<see cref="_listedFds"/>), between
+    /// its lowest and highest listed descriptors, as free slots, lowest first and at most <see cref="FreeSlotsRecordedPerListing"/>:
+    /// the kernel hands the lowest free number to the next descriptor the process opens, so its next sockets are most
+    /// likely there, and a probe reads them instead of listing the process again. Returns whether it holds any.
+    /// </summary>
+    private bool RecordFreeSlots(TrackedProcess tracked)
+    {
+        var listed = CollectionsMarshal.AsSpan(_listedFds);
+        listed.Sort(); // the kernel lists in order already; other trees may not
+        _freeSlots.Clear();
+        for (var i = 1; i < listed.Length && _freeSlots.Count < FreeSlotsRecordedPerListing; i++)
+        {
+            // Between listed numbers only: below the lowest are stdin, stdout and stderr, or nothing a socket would take.
+            for (var fd = listed[i - 1] + 1; fd < listed[i] && _freeSlots.Count < FreeSlotsRecordedPerListing; fd++)
+            {
+                _freeSlots.Add(fd);
+            }
+        }
+
+        _listedFds.Clear();
+        tracked.AddFreeSlots(_freeSlots);
+        for (var i = 0; i < tracked.Count; i++)
+        {
+            if (tracked.Inodes[i] < 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>

@@ -16,7 +16,8 @@ public sealed record Attribution(IReadOnlyDictionary<long, ImmutableArray<Proces
 /// <param name="DescriptorsRead">Descriptor links read (one <c>readlink</c> each).</param>
 /// <param name="SocketsSought">Socket inodes the call looked for: the whole table in a full scan, the new ones in an incremental one.</param>
 /// <param name="ProcessesListed">Processes whose descriptor listing an incremental call read to find new sockets (a whole read is not counted).</param>
-public readonly record struct AttributionScan(bool Full, int ProcessesRead, int DescriptorsRead, int SocketsSought, int ProcessesListed = 0);
+/// <param name="SocketsClosedBeforeFound">New sockets the cheap probes did not find that the kernel said were closed already, so not sought further.</param>
+public readonly record struct AttributionScan(bool Full, int ProcessesRead, int DescriptorsRead, int SocketsSought, int ProcessesListed = 0, int SocketsClosedBeforeFound = 0);
 
 /// <summary>
 /// Attributes socket inodes to processes by scanning <c>{procRoot}/&lt;pid&gt;/fd/*</c> for <c>socket:[inode]</c>.
@@ -55,6 +56,9 @@ public sealed partial class ProcessResolver
     private readonly List<ProcEntry> _listing = [];
     private readonly List<long> _processInodes = [];
     private readonly List<int> _processFds = [];
+
+    /// <summary>Every descriptor number the last listing of a process showed (for the free numbers between them).</summary>
+    private readonly List<int> _listedFds = [];
     private readonly DescriptorScan _descriptorScan;
     private byte[] _statBuffer = new byte[1024];
     private byte[] _fileBuffer = new byte[4096];
@@ -239,6 +243,7 @@ public sealed partial class ProcessResolver
     private ScanOutcome ScanDescriptors(int prefix, IReadOnlySet<long>? wanted, out bool sawClosed, out int errno)
     {
         _descriptorScan.Start(prefix + "fd".Length, wanted);
+        _listedFds.Clear();
         errno = Libc.ForEachEntry(_paths.File(prefix, "fd"u8), _descriptorScan, static (name, _, scan) => scan.Visit(name), out var opened);
         sawClosed = _descriptorScan.SawClosed;
         if (_descriptorScan.Errno != 0)
@@ -300,6 +305,11 @@ public sealed partial class ProcessResolver
 
         public bool Visit(ReadOnlySpan<byte> name)
         {
+            if (Utf8Parser.TryParse(name, out int listed, out var parsed) && parsed == name.Length)
+            {
+                owner._listedFds.Add(listed);
+            }
+
             var result = owner.ReadDescriptor(owner._paths.Entry(_directoryEnd, name), out var inode, out var errno);
             _readCount++;
             switch (result)

@@ -1,3 +1,5 @@
+using PortDashboard.Core.Sockets;
+
 namespace PortDashboard.Core.Reading;
 
 /// <summary>
@@ -11,7 +13,7 @@ namespace PortDashboard.Core.Reading;
 /// Elsewhere (no /proc at all) the portable reader is the reader. Not thread-safe, like the readers it wraps.
 /// </para>
 /// </summary>
-public sealed class ReselectingReader : ISocketTableReader, IDisposable
+public sealed class ReselectingReader : ISocketTableReader, ISocketLookup, IDisposable
 {
     private readonly string _procRoot;
     private readonly bool _requiresProcRoot;
@@ -62,6 +64,9 @@ public sealed class ReselectingReader : ISocketTableReader, IDisposable
             throw;
         }
     }
+
+    /// <summary>Asks the reader in use, when it can tell.</summary>
+    public bool? IsOpen(Socket socket) => (_current as ISocketLookup)?.IsOpen(socket);
 
     public void Dispose() => Drop();
 

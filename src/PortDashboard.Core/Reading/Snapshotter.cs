@@ -45,6 +45,8 @@ public sealed class Snapshotter
     private readonly SnapshotterOptions _options;
     private readonly HashSet<long> _wanted = [];
     private Snapshot _previous = Snapshot.Empty;
+    private List<Socket> _attributing = [];
+    private Dictionary<long, Socket>? _attributingByInode;
     private DateTimeOffset? _nextFullAttribution;
 
     public Snapshotter(ISocketTableReader reader, SnapshotterOptions options, TimeProvider? time = null)
@@ -114,7 +116,11 @@ public sealed class Snapshotter
         }
 
         var fullScan = _options.FullAttributionInterval <= TimeSpan.Zero || _nextFullAttribution is not { } next || now >= next;
-        var attribution = resolver.ResolveIncrementally(_wanted, fullScan, cancellationToken);
+        _attributing = sockets;
+        _attributingByInode = null;
+        var attribution = resolver.ResolveIncrementally(_wanted, fullScan, _reader is ISocketLookup ? IsOpen : null, cancellationToken);
+        _attributing = [];
+        _attributingByInode = null;
         if (fullScan)
         {
             _nextFullAttribution = now + _options.FullAttributionInterval;
@@ -129,6 +135,27 @@ public sealed class Snapshotter
         }
 
         return attribution.Status;
+    }
+
+    /// <summary>
+    /// Whether the socket with <paramref name="inode"/> in the table being attributed is still open, for the resolver to
+    /// leave out of its costly search a socket that closed since the read. Asked rarely: the index is built on demand.
+    /// </summary>
+    private bool IsOpen(long inode)
+    {
+        if (_attributingByInode is null)
+        {
+            _attributingByInode = new Dictionary<long, Socket>(_attributing.Count);
+            foreach (var socket in _attributing)
+            {
+                if (socket.Inode != 0)
+                {
+                    _attributingByInode.TryAdd(socket.Inode, socket);
+                }
+            }
+        }
+
+        return !_attributingByInode.TryGetValue(inode, out var found) || ((ISocketLookup)_reader).IsOpen(found) != false;
     }
 
     /// <summary>Puts the previous snapshot's instance in place of each socket whose every field is unchanged.</summary>

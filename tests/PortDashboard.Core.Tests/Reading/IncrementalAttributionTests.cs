@@ -130,6 +130,94 @@ public sealed class IncrementalAttributionTests : IDisposable
     }
 
     [Fact]
+    public void A_socket_opened_after_the_dump_at_a_freed_descriptor_is_looked_for_there_at_the_next_call()
+    {
+        _tree.AddProcess(100).AddSocket(100, 3, 5000).AddSocket(100, 4, 5001).AddSocket(100, 5, 5002);
+        Table(5000, 5001, 5002);
+        Resolver.ResolveIncrementally(_table, cancellationToken: Ct);
+
+        // Socket 5001 closed and a new one (6000, above the highest descriptor) was in the dump; socket 5003 took the
+        // freed descriptor 4 after the dump, so the probe of descriptor 4 finds a socket the table does not list.
+        File.Delete(_tree.PathOf("100", "fd", "4"));
+        _tree.AddSocket(100, 6, 6000);
+        _tree.AddSocket(100, 4, 5003);
+        Table(5000, 5002, 6000);
+        AssertSameAsFullScan("a socket opened after the dump");
+        Assert.Equal(new AttributionScan(Full: false, ProcessesRead: 2, DescriptorsRead: 2, SocketsSought: 1), Resolver.LastScan);
+
+        // Next call: 5003 is in the table. Descriptor 4 is read first, and nothing is listed.
+        Table(5000, 5002, 5003, 6000);
+        AssertSameAsFullScan("the socket in the next dump");
+        Assert.Equal(new AttributionScan(Full: false, ProcessesRead: 1, DescriptorsRead: 1, SocketsSought: 1), Resolver.LastScan);
+    }
+
+    [Fact]
+    public void A_socket_the_table_never_lists_is_read_again_once_then_left_out_of_the_probes()
+    {
+        _tree.AddProcess(100).AddSocket(100, 3, 5000).AddSocket(100, 4, 5001).AddSocket(100, 5, 5002);
+        Table(5000, 5001, 5002);
+        Resolver.ResolveIncrementally(_table, cancellationToken: Ct);
+
+        // Descriptor 4 now holds a Unix socket (never in the TCP/UDP table); new sockets keep the probes going.
+        File.Delete(_tree.PathOf("100", "fd", "4"));
+        _tree.AddSocket(100, 4, 9001).AddSocket(100, 6, 6000);
+        Table(5000, 5002, 6000);
+        AssertSameAsFullScan("a Unix socket at a freed descriptor");
+
+        _tree.AddSocket(100, 7, 6001);
+        Table(5000, 5002, 6000, 6001);
+        AssertSameAsFullScan("read again: still not in the table, so dropped from the map");
+        Assert.Equal(new AttributionScan(Full: false, ProcessesRead: 2, DescriptorsRead: 2, SocketsSought: 1), Resolver.LastScan);
+
+        _tree.AddSocket(100, 8, 6002);
+        Table(5000, 5002, 6000, 6001, 6002);
+        AssertSameAsFullScan("descriptor 4 is no longer probed");
+        Assert.Equal(new AttributionScan(Full: false, ProcessesRead: 1, DescriptorsRead: 1, SocketsSought: 1), Resolver.LastScan);
+    }
+
+    [Fact]
+    public void A_number_missing_from_a_listing_is_a_free_slot_where_a_new_socket_is_looked_for_first()
+    {
+        // Descriptor 5 was free when the process was read (closed before, never seen holding a socket).
+        _tree.AddProcess(100).AddSocket(100, 3, 5000).AddSocket(100, 4, 5001).AddSocket(100, 6, 5002).AddDescriptor(100, 7, "/var/log/app.log");
+        _tree.AddProcess(200).AddSocket(200, 3, 6000);
+        Table(5000, 5001, 5002, 6000);
+        var listed = new List<int>();
+        Resolver.BeforeProcessScan = listed.Add;
+        Resolver.ResolveIncrementally(_table, cancellationToken: Ct);
+
+        // The kernel hands the lowest free number to the next socket: descriptor 5, which no socket ever left.
+        _tree.AddSocket(100, 5, 5003);
+        Table(5000, 5001, 5002, 5003, 6000);
+        listed.Clear();
+        AssertSameAsFullScan("a socket at a number the listing did not show");
+        Assert.Empty(listed);
+        Assert.Equal(new AttributionScan(Full: false, ProcessesRead: 1, DescriptorsRead: 1, SocketsSought: 1), Resolver.LastScan);
+    }
+
+    [Fact]
+    public void A_new_socket_the_kernel_says_is_closed_already_is_not_sought_beyond_the_cheap_probes()
+    {
+        _tree.AddProcess(100).AddSocket(100, 3, 5000);
+        _tree.AddProcess(200);
+        Table(5000);
+        var listed = new List<int>();
+        Resolver.BeforeProcessScan = listed.Add;
+        Resolver.ResolveIncrementally(_table, cancellationToken: Ct);
+
+        // 7000 was in the dump but closed before the probes: in no process, and the kernel no longer has it.
+        Table(5000, 7000);
+        listed.Clear();
+        var asked = new List<long>();
+        var attribution = Resolver.ResolveIncrementally(_table, isOpen: inode => { asked.Add(inode); return false; }, cancellationToken: Ct);
+
+        Assert.False(attribution.OwnersByInode.ContainsKey(7000));
+        Assert.Equal([7000L], asked);
+        Assert.Empty(listed);
+        Assert.Equal(new AttributionScan(Full: false, ProcessesRead: 1, DescriptorsRead: 1, SocketsSought: 1, SocketsClosedBeforeFound: 1), Resolver.LastScan);
+    }
+
+    [Fact]
     public void A_new_socket_above_the_highest_known_descriptor_is_found_by_probing()
     {
         _tree.AddProcess(100).AddSocket(100, 3, 5000);
@@ -190,7 +278,7 @@ public sealed class IncrementalAttributionTests : IDisposable
         AssertSameAsFullScan("the next call");
         Assert.Equal(new AttributionScan(Full: false, ProcessesRead: 0, DescriptorsRead: 0, SocketsSought: 0), Resolver.LastScan);
 
-        var full = Resolver.ResolveIncrementally(_table, fullScan: true, Ct);
+        var full = Resolver.ResolveIncrementally(_table, fullScan: true, cancellationToken: Ct);
         Assert.True(Resolver.LastScan.Full);
         Assert.False(full.OwnersByInode.ContainsKey(9000));
     }
@@ -260,7 +348,7 @@ public sealed class IncrementalAttributionTests : IDisposable
         var incremental = Resolver.ResolveIncrementally(_table, cancellationToken: Ct);
         Assert.Equal([100, 200], incremental.OwnersByInode[5000].Select(p => p.Pid));
 
-        var full = Resolver.ResolveIncrementally(_table, fullScan: true, Ct);
+        var full = Resolver.ResolveIncrementally(_table, fullScan: true, cancellationToken: Ct);
         Assert.Equal([100, 300], full.OwnersByInode[5000].Select(p => p.Pid));
         AssertSameAsFullScan("after the full scan");
     }

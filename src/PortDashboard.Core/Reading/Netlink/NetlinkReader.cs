@@ -12,7 +12,7 @@ namespace PortDashboard.Core.Reading.Netlink;
 /// formatting and parsing <c>/proc/net</c> text. Not thread-safe: one caller drives it, reusing one netlink socket
 /// and one receive buffer between polls.
 /// </summary>
-public sealed class NetlinkReader : ISocketTableReader, IDisposable
+public sealed class NetlinkReader : ISocketTableReader, ISocketLookup, IDisposable
 {
     private const int ReceiveBufferSize = 256 * 1024;
 
@@ -95,20 +95,15 @@ public sealed class NetlinkReader : ISocketTableReader, IDisposable
         while (true)
         {
             var received = socket.Receive(_buffer);
-            var data = _buffer.AsSpan(0, received);
-            while (data.Length >= SockDiagMessages.NetlinkHeaderLength)
+            ReadOnlySpan<byte> data = _buffer.AsSpan(0, received);
+            while (NextMessage(ref data, out var type, out var messageSequence, out var payload, out var badLength))
             {
-                var length = (int)BinaryPrimitives.ReadUInt32LittleEndian(data);
-                var type = BinaryPrimitives.ReadUInt16LittleEndian(data[4..]);
-                var messageSequence = BinaryPrimitives.ReadUInt32LittleEndian(data[8..]);
-                if (length < SockDiagMessages.NetlinkHeaderLength || length > data.Length)
+                if (badLength is { } length)
                 {
                     malformed.Add(source, $"netlink message length {length} outside the {data.Length} bytes received", default);
                     break;
                 }
 
-                var payload = data[SockDiagMessages.NetlinkHeaderLength..length];
-                data = data[Math.Min(Align(length), data.Length)..];
                 if (messageSequence != sequence)
                 {
                     continue; // a stale reply from an earlier, abandoned dump
@@ -148,6 +143,89 @@ public sealed class NetlinkReader : ISocketTableReader, IDisposable
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Asks the kernel for the one socket with <paramref name="socket"/>'s protocol and endpoints (a request, not a dump:
+    /// a hash lookup, microseconds) and compares its inode: false when there is none or another socket has them now.
+    /// Null when the kernel's answer cannot be had (the caller then assumes it is open).
+    /// </summary>
+    public bool? IsOpen(Socket socket)
+    {
+        ArgumentNullException.ThrowIfNull(socket);
+        if (socket.Inode == 0)
+        {
+            return null;
+        }
+
+        var netlink = _socket ??= Open();
+        var sequence = ++_sequence;
+        SockDiagMessages.WriteLookupRequest(_request, socket, sequence);
+        try
+        {
+            netlink.Send(_request);
+            while (true)
+            {
+                var received = netlink.Receive(_buffer);
+                ReadOnlySpan<byte> data = _buffer.AsSpan(0, received);
+                while (NextMessage(ref data, out var type, out var messageSequence, out var payload, out var badLength))
+                {
+                    if (badLength is not null)
+                    {
+                        return null;
+                    }
+
+                    if (messageSequence != sequence)
+                    {
+                        continue;
+                    }
+
+                    if (type == SockDiagMessages.NlmsgError)
+                    {
+                        var error = payload.Length >= 4 ? -BinaryPrimitives.ReadInt32LittleEndian(payload) : 0;
+                        return error == 2 /* ENOENT */ ? false : null;
+                    }
+
+                    if (type == SockDiagMessages.SockDiagByFamily)
+                    {
+                        return SockDiagMessages.ReadInode(payload) is { } inode ? inode == socket.Inode : null;
+                    }
+                }
+            }
+        }
+        catch (SocketException)
+        {
+            _socket = null;
+            netlink.Dispose();
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Takes the next netlink message off <paramref name="data"/>: false when no header is left; a length that does not
+    /// fit is returned in <paramref name="badLength"/> (the rest of the datagram cannot be walked).
+    /// </summary>
+    private static bool NextMessage(ref ReadOnlySpan<byte> data, out ushort type, out uint sequence, out ReadOnlySpan<byte> payload, out int? badLength)
+    {
+        (type, sequence, badLength) = (0, 0, null);
+        payload = default;
+        if (data.Length < SockDiagMessages.NetlinkHeaderLength)
+        {
+            return false;
+        }
+
+        var length = (int)BinaryPrimitives.ReadUInt32LittleEndian(data);
+        if (length < SockDiagMessages.NetlinkHeaderLength || length > data.Length)
+        {
+            badLength = length;
+            return true;
+        }
+
+        type = BinaryPrimitives.ReadUInt16LittleEndian(data[4..]);
+        sequence = BinaryPrimitives.ReadUInt32LittleEndian(data[8..]);
+        payload = data[SockDiagMessages.NetlinkHeaderLength..length];
+        data = data[Math.Min(Align(length), data.Length)..];
+        return true;
     }
 
     private static int Align(int length) => (length + 3) & ~3;

@@ -43,6 +43,30 @@ internal static class SockDiagMessages
         BinaryPrimitives.WriteUInt32LittleEndian(request[52..], uint.MaxValue);
     }
 
+    /// <summary>
+    /// Writes a SOCK_DIAG_BY_FAMILY request for the one socket with <paramref name="socket"/>'s endpoints (no dump): the
+    /// kernel answers with that socket's inet_diag_msg, or an error (ENOENT) when there is none.
+    /// </summary>
+    public static void WriteLookupRequest(Span<byte> buffer, Socket socket, uint sequence)
+    {
+        var family = socket.Family == IpVersion.IPv6 ? AfInet6 : AfInet;
+        var protocol = socket.Protocol == TransportProtocol.Udp ? IpProtoUdp : IpProtoTcp;
+        WriteDumpRequest(buffer, family, protocol, sequence);
+        BinaryPrimitives.WriteUInt16LittleEndian(buffer[6..], NlmFRequest);
+        // UDP's lookup takes the request's source as the packet's (the remote end): "swapped for historical reasons"
+        // (net/ipv4/udp_diag.c). TCP's takes it as the socket's own.
+        var (source, destination) = socket.Protocol == TransportProtocol.Udp ? (socket.Remote, socket.Local) : (socket.Local, socket.Remote);
+        var id = buffer[(NetlinkHeaderLength + 8)..];
+        BinaryPrimitives.WriteUInt16BigEndian(id, (ushort)source.Port);
+        BinaryPrimitives.WriteUInt16BigEndian(id[2..], (ushort)destination.Port);
+        source.Address.WriteBytes(id.Slice(4, 16));
+        destination.Address.WriteBytes(id.Slice(20, 16));
+    }
+
+    /// <summary>The socket inode of an inet_diag_msg, or null when the message is too short.</summary>
+    public static long? ReadInode(ReadOnlySpan<byte> message) =>
+        message.Length < InetDiagMessageLength ? null : BinaryPrimitives.ReadUInt32LittleEndian(message[68..]);
+
     /// <summary>Decodes one inet_diag_msg into a Socket, matching what /proc/net reports for the same socket.</summary>
     public static Socket? DecodeSocket(ReadOnlySpan<byte> message, TransportProtocol protocol)
     {

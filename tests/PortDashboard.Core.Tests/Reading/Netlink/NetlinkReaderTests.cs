@@ -31,6 +31,39 @@ public sealed class NetlinkReaderTests : IDisposable
     }
 
     [Fact]
+    public async Task The_kernel_says_whether_one_socket_is_still_open_without_a_dump()
+    {
+        using var netlink = NetlinkReader.TryCreate(out var whyNot) ?? throw new InvalidOperationException(whyNot);
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        using var client = new System.Net.Sockets.Socket(AddressFamily.InterNetworkV6, SocketType.Stream, ProtocolType.Tcp) { DualMode = true };
+        await client.ConnectAsync(new IPEndPoint(IPAddress.Loopback.MapToIPv6(), port), Ct);
+        using var accepted = await listener.AcceptSocketAsync(Ct);
+        using var udp = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        var udpPort = ((IPEndPoint)udp.Client.LocalEndPoint!).Port;
+
+        var table = netlink.Read(Ct).Sockets;
+        var ours = new[]
+        {
+            table.Single(s => s.State == SocketState.Listen && s.Local.Port == port),
+            table.Single(s => s.Family == IpVersion.IPv6 && s.Remote.Port == port), // IPv4-mapped client end
+            table.Single(s => s.State == SocketState.Established && s.Local.Port == port),
+            table.Single(s => s.Protocol == TransportProtocol.Udp && s.Local.Port == udpPort),
+        };
+        Assert.All(ours, s => Assert.True(netlink.IsOpen(s), $"open: {s}"));
+
+        // Same endpoints, another inode: not this socket.
+        var listening = ours[0];
+        Assert.False(netlink.IsOpen(new Socket(listening.Protocol, listening.Family, listening.Local, listening.Remote, listening.State, listening.Inode + 1_000_000, 0)));
+
+        listener.Stop();
+        udp.Dispose();
+        Assert.False(netlink.IsOpen(listening));
+        Assert.False(netlink.IsOpen(ours[3]));
+    }
+
+    [Fact]
     public async Task Netlink_and_proc_net_give_identical_sockets_for_the_same_table()
     {
         var ports = await OpenVarietyOfSocketsAsync();
