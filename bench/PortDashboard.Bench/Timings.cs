@@ -57,6 +57,8 @@ internal static partial class Timings
         Console.Error.WriteLine($"Socket table: {socketCount} sockets (TCP+UDP, IPv4+IPv6). Median of up to {runs} runs each; load {Load()}.");
 
         Record("PortDashboard netlink, no owners", () => $"{netlink.Read().Sockets.Count} sockets");
+        using var perFamily = new NetlinkReader { TcpInOneWalk = false };
+        Record("PortDashboard netlink, no owners, TCP one dump per family", () => $"{perFamily.Read().Sockets.Count} sockets");
         Record("PortDashboard /proc/net, no owners", () => $"{procNet.Read().Sockets.Count} sockets");
         Record("PortDashboard snapshot + owners, cold", () =>
         {

@@ -16,19 +16,28 @@ public sealed class NetlinkReader : ISocketTableReader, ISocketLookup, IDisposab
 {
     private const int ReceiveBufferSize = 256 * 1024;
 
-    private static readonly (byte Family, byte Protocol, TransportProtocol Transport, string Source)[] Dumps =
+    private static readonly (byte Family, byte Protocol, TransportProtocol Transport, string Source)[] TcpDumps =
     [
         (SockDiagMessages.AfInet, SockDiagMessages.IpProtoTcp, TransportProtocol.Tcp, "netlink tcp"),
         (SockDiagMessages.AfInet6, SockDiagMessages.IpProtoTcp, TransportProtocol.Tcp, "netlink tcp6"),
+    ];
+
+    private static readonly (byte Family, byte Protocol, TransportProtocol Transport, string Source)[] UdpDumps =
+    [
         (SockDiagMessages.AfInet, SockDiagMessages.IpProtoUdp, TransportProtocol.Udp, "netlink udp"),
         (SockDiagMessages.AfInet6, SockDiagMessages.IpProtoUdp, TransportProtocol.Udp, "netlink udp6"),
     ];
 
-    private readonly byte[] _request = new byte[SockDiagMessages.RequestLength];
+    private readonly byte[] _request = new byte[Math.Max(SockDiagMessages.RequestLength, SockDiagMessages.TcpCompatRequestLength)];
     private readonly byte[] _buffer = new byte[ReceiveBufferSize];
     private NetSocket? _socket;
     private uint _sequence;
     private int _expectedSockets = 64;
+
+    /// <summary>Whether TCP is read with one TCPDIAG_GETSOCK dump; off for good once the kernel refuses it.</summary>
+    public bool TcpInOneWalk { get; init; } = true;
+
+    private bool _tcpCompatRefused;
 
     public string Name => "netlink";
 
@@ -68,10 +77,26 @@ public sealed class NetlinkReader : ISocketTableReader, ISocketLookup, IDisposab
         var malformed = new MalformedInput();
         try
         {
-            foreach (var (family, protocol, transport, source) in Dumps)
+            if (TcpInOneWalk && !_tcpCompatRefused)
+            {
+                try
+                {
+                    SockDiagMessages.WriteTcpCompatDumpRequest(_request, ++_sequence);
+                    Dump(socket, _request.AsSpan(0, SockDiagMessages.TcpCompatRequestLength), SockDiagMessages.TcpDiagGetSock, 0, TransportProtocol.Tcp, "netlink tcp", sockets, malformed);
+                }
+                catch (SocketException e) when (sockets.Count == 0)
+                {
+                    // A kernel without the older request (EINVAL, ENOENT, EOPNOTSUPP...): one dump per family from now on.
+                    _tcpCompatRefused = true;
+                    TcpCompatRefusal = e.Message;
+                }
+            }
+
+            foreach (var (family, protocol, transport, source) in TcpInOneWalk && !_tcpCompatRefused ? UdpDumps : [.. TcpDumps, .. UdpDumps])
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                Dump(socket, family, protocol, transport, source, sockets, malformed);
+                SockDiagMessages.WriteDumpRequest(_request, family, protocol, ++_sequence);
+                Dump(socket, _request.AsSpan(0, SockDiagMessages.RequestLength), SockDiagMessages.SockDiagByFamily, family, transport, source, sockets, malformed);
             }
         }
         catch
@@ -86,11 +111,14 @@ public sealed class NetlinkReader : ISocketTableReader, ISocketLookup, IDisposab
         return new SocketTableRead(sockets, malformed);
     }
 
-    private void Dump(NetSocket socket, byte family, byte protocol, TransportProtocol transport, string source, List<Socket> into, MalformedInput malformed)
+    /// <summary>Why the kernel refused the one-walk TCP dump, when it did (the reader then dumps TCP per family).</summary>
+    public string? TcpCompatRefusal { get; private set; }
+
+    /// <summary>Sends a dump <paramref name="request"/> (its sequence number written already) and reads the replies of <paramref name="replyType"/>.</summary>
+    private void Dump(NetSocket socket, ReadOnlySpan<byte> request, ushort replyType, byte family, TransportProtocol transport, string source, List<Socket> into, MalformedInput malformed)
     {
-        var sequence = ++_sequence;
-        SockDiagMessages.WriteDumpRequest(_request, family, protocol, sequence);
-        socket.Send(_request);
+        var sequence = _sequence;
+        socket.Send(request);
 
         while (true)
         {
@@ -126,7 +154,7 @@ public sealed class NetlinkReader : ISocketTableReader, ISocketLookup, IDisposab
                         }
 
                         throw new SocketException(error);
-                    case SockDiagMessages.SockDiagByFamily:
+                    case var reply when reply == replyType:
                         var socketRow = SockDiagMessages.DecodeSocket(payload, transport);
                         if (socketRow is null)
                         {
@@ -163,7 +191,7 @@ public sealed class NetlinkReader : ISocketTableReader, ISocketLookup, IDisposab
         SockDiagMessages.WriteLookupRequest(_request, socket, sequence);
         try
         {
-            netlink.Send(_request);
+            netlink.Send(_request.AsSpan(0, SockDiagMessages.RequestLength));
             while (true)
             {
                 var received = netlink.Receive(_buffer);

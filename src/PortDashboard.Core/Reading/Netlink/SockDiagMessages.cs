@@ -14,6 +14,12 @@ internal static class SockDiagMessages
     public const int RequestLength = NetlinkHeaderLength + 56; // nlmsghdr + inet_diag_req_v2
     public const int InetDiagMessageLength = 72;
 
+    /// <summary>nlmsghdr + the older inet_diag_req (family, lengths, ext, id, states, dbs).</summary>
+    public const int TcpCompatRequestLength = NetlinkHeaderLength + 60;
+
+    /// <summary>TCPDIAG_GETSOCK: the request type older than SOCK_DIAG_BY_FAMILY; its dump walks TCP once for both families.</summary>
+    public const ushort TcpDiagGetSock = 18;
+
     public const ushort NlmsgError = 2;
     public const ushort NlmsgDone = 3;
     public const ushort SockDiagByFamily = 20;
@@ -41,6 +47,24 @@ internal static class SockDiagMessages
         // The socket id stays zero (no filter); its cookie must say "no cookie".
         BinaryPrimitives.WriteUInt32LittleEndian(request[48..], uint.MaxValue);
         BinaryPrimitives.WriteUInt32LittleEndian(request[52..], uint.MaxValue);
+    }
+
+    /// <summary>
+    /// Writes a TCPDIAG_GETSOCK dump request for every TCP socket, IPv4 and IPv6 in one walk of the kernel's hash tables
+    /// (the kernel runs it with the family unspecified: net/ipv4/inet_diag.c, inet_diag_dump_compat), every state.
+    /// SOCK_DIAG_BY_FAMILY needs one dump per family, and each walks every TCP socket of both families.
+    /// </summary>
+    public static void WriteTcpCompatDumpRequest(Span<byte> buffer, uint sequence)
+    {
+        buffer[..TcpCompatRequestLength].Clear();
+        BinaryPrimitives.WriteUInt32LittleEndian(buffer, TcpCompatRequestLength);
+        BinaryPrimitives.WriteUInt16LittleEndian(buffer[4..], TcpDiagGetSock);
+        BinaryPrimitives.WriteUInt16LittleEndian(buffer[6..], NlmFRequest | NlmFDump);
+        BinaryPrimitives.WriteUInt32LittleEndian(buffer[8..], sequence);
+        var request = buffer[NetlinkHeaderLength..];
+        BinaryPrimitives.WriteUInt32LittleEndian(request[44..], uint.MaxValue); // no cookie
+        BinaryPrimitives.WriteUInt32LittleEndian(request[48..], uint.MaxValue);
+        BinaryPrimitives.WriteUInt32LittleEndian(request[52..], uint.MaxValue); // every state
     }
 
     /// <summary>

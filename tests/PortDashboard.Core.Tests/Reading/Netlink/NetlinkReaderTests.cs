@@ -31,6 +31,26 @@ public sealed class NetlinkReaderTests : IDisposable
     }
 
     [Fact]
+    public async Task One_walk_of_tcp_for_both_families_lists_what_one_dump_per_family_lists()
+    {
+        var ports = await OpenVarietyOfSocketsAsync();
+        using var oneWalk = new NetlinkReader();
+        using var perFamily = new NetlinkReader { TcpInOneWalk = false };
+
+        var (a, b) = (oneWalk.Read(Ct).Sockets, perFamily.Read(Ct).Sockets);
+
+        Assert.Null(oneWalk.TcpCompatRefusal);
+        static string Describe(Socket s) => $"{s.Protocol} {s.Family} {s.Local} {s.Remote} {s.State} {s.Inode}";
+        var ours = (List<Socket> table) => table
+            .Where(s => s.Protocol == TransportProtocol.Tcp && s.State != SocketState.TimeWait && (ports.Contains(s.Local.Port) || ports.Contains(s.Remote.Port)))
+            .Select(Describe).Order().ToList();
+        Assert.NotEmpty(ours(a));
+        Assert.Contains(a, s => s.Protocol == TransportProtocol.Tcp && s.Family == IpVersion.IPv6 && ports.Contains(s.Local.Port));
+        Assert.Contains(a, s => s.Protocol == TransportProtocol.Tcp && s.Family == IpVersion.IPv4 && ports.Contains(s.Local.Port));
+        Assert.Equal(ours(b), ours(a));
+    }
+
+    [Fact]
     public async Task The_kernel_says_whether_one_socket_is_still_open_without_a_dump()
     {
         using var netlink = NetlinkReader.TryCreate(out var whyNot) ?? throw new InvalidOperationException(whyNot);
