@@ -50,7 +50,7 @@ public sealed partial class ProcessResolver
     private int _processesListed;
     private int _probedUnknown;
     private TrackedProcess? _probeTarget;
-    private (TrackedProcess Tracked, int DirectoryEnd, IReadOnlySet<long> Wanted, bool Refused, bool Stopped) _listedProbe;
+    private (TrackedProcess Tracked, IReadOnlySet<long> Wanted, bool Refused, bool Stopped) _listedProbe;
 
     /// <summary>
     /// Attributes the inodes in <paramref name="wanted"/> (the whole socket table), keeping what it learnt between calls
@@ -594,8 +594,8 @@ public sealed partial class ProcessResolver
             {
                 _processesListed++;
                 _listedFds.Clear();
-                _listedProbe = (tracked, prefix + "fd".Length, wanted, false, false);
-                var listError = Libc.ForEachEntry(_paths.File(prefix, "fd"u8), this, static (name, _, resolver) => resolver.ProbeListed(name), out _);
+                _listedProbe = (tracked, wanted, false, false);
+                var listError = Libc.ForEachEntry(_paths.File(prefix, "fd"u8), this, static (name, _, directory, resolver) => resolver.ProbeListed(name, directory), out _);
                 refused = _listedProbe.Refused || (listError != 0 && !Libc.IsGone(listError));
                 if (!refused && !_listedProbe.Stopped && listError == 0)
                 {
@@ -675,9 +675,12 @@ public sealed partial class ProcessResolver
         return ProbeDescriptor(_paths.Entry(prefix + "fd".Length, name[..length]), fd, wanted, out closed);
     }
 
-    private bool ProbeDescriptor(ReadOnlySpan<byte> path, int fd, IReadOnlySet<long> wanted, out bool closed)
+    private bool ProbeDescriptor(ReadOnlySpan<byte> path, int fd, IReadOnlySet<long> wanted, out bool closed) =>
+        Probed(ReadDescriptor(path, out var inode, out _), inode, fd, wanted, out closed);
+
+    /// <summary>Records what a read of descriptor <paramref name="fd"/> found into <see cref="_probed"/>; false when the kernel refused.</summary>
+    private bool Probed(DescriptorRead result, long inode, int fd, IReadOnlySet<long> wanted, out bool closed)
     {
-        var result = ReadDescriptor(path, out var inode, out _);
         _descriptorScan.CountRead();
         closed = result == DescriptorRead.Closed;
         if (result == DescriptorRead.Refused)
@@ -697,9 +700,9 @@ public sealed partial class ProcessResolver
     }
 
     /// <summary>One entry of a listed probe: read unless known to hold a socket still in the table; false to stop the listing.</summary>
-    private bool ProbeListed(ReadOnlySpan<byte> name)
+    private bool ProbeListed(ReadOnlySpan<byte> name, int directory)
     {
-        var (tracked, directoryEnd, wanted, _, _) = _listedProbe;
+        var (tracked, wanted, _, _) = _listedProbe;
         if (!Utf8Parser.TryParse(name, out int fd, out var consumed) || consumed != name.Length)
         {
             return true;
@@ -715,7 +718,7 @@ public sealed partial class ProcessResolver
             return true;
         }
 
-        if (!ProbeDescriptor(_paths.Entry(directoryEnd, name), fd, wanted, out _))
+        if (!Probed(ReadDescriptorAt(directory, name, out var inode, out _), inode, fd, wanted, out _))
         {
             _listedProbe.Refused = true;
             return false;

@@ -64,8 +64,11 @@ public sealed partial class ProcessResolver
         }
     }
 
-    /// <summary>Visits one directory entry's name and inode number; returns false to stop the listing.</summary>
-    private delegate bool EntryVisitor<in TState>(ReadOnlySpan<byte> name, ulong entryId, TState state);
+    /// <summary>
+    /// Visits one directory entry's name (NUL-terminated in memory right after the span) and inode number, with the
+    /// listed directory's descriptor for <see cref="Libc.ReadLinkAt"/>; returns false to stop the listing.
+    /// </summary>
+    private delegate bool EntryVisitor<in TState>(ReadOnlySpan<byte> name, ulong entryId, int directory, TState state);
 
     /// <summary>
     /// The few libc calls the scan needs, on NUL-terminated byte paths, reporting errno instead of throwing.
@@ -106,6 +109,8 @@ public sealed partial class ProcessResolver
                 return Marshal.GetLastPInvokeError();
             }
 
+            var descriptor = DirFd(directory);
+
             try
             {
                 while (true)
@@ -123,7 +128,7 @@ public sealed partial class ProcessResolver
                         continue;
                     }
 
-                    if (!visit(name, *(ulong*)entry, state))
+                    if (!visit(name, *(ulong*)entry, descriptor, state))
                     {
                         return 0;
                     }
@@ -143,6 +148,25 @@ public sealed partial class ProcessResolver
             fixed (byte* t = target)
             {
                 length = ReadLinkNative(p, t, target.Length);
+            }
+
+            errno = length < 0 ? Marshal.GetLastPInvokeError() : 0;
+            return (int)length;
+        }
+
+        /// <summary>
+        /// The target of link <paramref name="name"/> in the directory open as <paramref name="directory"/>, into
+        /// <paramref name="target"/>; its length, or -1 with <paramref name="errno"/>. Resolves one path component instead
+        /// of walking <c>/proc/{pid}/fd/</c> again for every descriptor (about a quarter of the cost of a full scan).
+        /// <paramref name="name"/> must be followed by a NUL in memory, as a listed entry's name is.
+        /// </summary>
+        public static int ReadLinkAt(int directory, ReadOnlySpan<byte> name, Span<byte> target, out int errno)
+        {
+            nint length;
+            fixed (byte* n = name)
+            fixed (byte* t = target)
+            {
+                length = ReadLinkAtNative(directory, n, t, target.Length);
             }
 
             errno = length < 0 ? Marshal.GetLastPInvokeError() : 0;
@@ -218,6 +242,12 @@ public sealed partial class ProcessResolver
 
         [LibraryImport("libc", EntryPoint = "readlink", SetLastError = true)]
         private static partial nint ReadLinkNative(byte* path, byte* buffer, nint size);
+
+        [LibraryImport("libc", EntryPoint = "readlinkat", SetLastError = true)]
+        private static partial nint ReadLinkAtNative(int directory, byte* path, byte* buffer, nint size);
+
+        [LibraryImport("libc", EntryPoint = "dirfd")]
+        private static partial int DirFd(nint directory);
 
         [LibraryImport("libc", EntryPoint = "open", SetLastError = true)]
         private static partial int Open(byte* path, int flags);

@@ -153,7 +153,7 @@ public sealed partial class ProcessResolver
     private int ListProcesses()
     {
         _listing.Clear();
-        var error = Libc.ForEachEntry(_paths.Root(), _listing, static (name, entryId, listing) =>
+        var error = Libc.ForEachEntry(_paths.Root(), _listing, static (name, entryId, _, listing) =>
         {
             if (TryParsePid(name, out var pid))
             {
@@ -242,9 +242,9 @@ public sealed partial class ProcessResolver
     /// <summary>Collects the wanted socket inodes of one process's descriptors into <see cref="_processInodes"/>.</summary>
     private ScanOutcome ScanDescriptors(int prefix, IReadOnlySet<long>? wanted, out bool sawClosed, out int errno)
     {
-        _descriptorScan.Start(prefix + "fd".Length, wanted);
+        _descriptorScan.Start(wanted);
         _listedFds.Clear();
-        errno = Libc.ForEachEntry(_paths.File(prefix, "fd"u8), _descriptorScan, static (name, _, scan) => scan.Visit(name), out var opened);
+        errno = Libc.ForEachEntry(_paths.File(prefix, "fd"u8), _descriptorScan, static (name, _, directory, scan) => scan.Visit(name, directory), out var opened);
         sawClosed = _descriptorScan.SawClosed;
         if (_descriptorScan.Errno != 0)
         {
@@ -276,7 +276,6 @@ public sealed partial class ProcessResolver
     /// <summary>The state of one process's descriptor listing, reused from process to process.</summary>
     private sealed class DescriptorScan(ProcessResolver owner)
     {
-        private int _directoryEnd;
         private IReadOnlySet<long>? _wanted;
         private int _readCount;
 
@@ -285,9 +284,8 @@ public sealed partial class ProcessResolver
         /// <summary>Non-zero once a descriptor could not be read: the listing stops and the process is unreadable.</summary>
         public int Errno { get; private set; }
 
-        public void Start(int directoryEnd, IReadOnlySet<long>? wanted)
+        public void Start(IReadOnlySet<long>? wanted)
         {
-            _directoryEnd = directoryEnd;
             _wanted = wanted;
             SawClosed = false;
             Errno = 0;
@@ -303,14 +301,14 @@ public sealed partial class ProcessResolver
             return count;
         }
 
-        public bool Visit(ReadOnlySpan<byte> name)
+        public bool Visit(ReadOnlySpan<byte> name, int directory)
         {
             if (Utf8Parser.TryParse(name, out int listed, out var parsed) && parsed == name.Length)
             {
                 owner._listedFds.Add(listed);
             }
 
-            var result = owner.ReadDescriptor(owner._paths.Entry(_directoryEnd, name), out var inode, out var errno);
+            var result = ReadDescriptorAt(directory, name, out var inode, out var errno);
             _readCount++;
             switch (result)
             {
@@ -346,11 +344,22 @@ public sealed partial class ProcessResolver
     }
 
     /// <summary>What the descriptor link at <paramref name="path"/> points to.</summary>
-    private DescriptorRead ReadDescriptor(ReadOnlySpan<byte> path, out long inode, out int errno)
+    private static DescriptorRead ReadDescriptor(ReadOnlySpan<byte> path, out long inode, out int errno)
+    {
+        Span<byte> target = stackalloc byte[64]; // "socket:[" + 20 digits + "]" fits; anything longer is no socket
+        return Classify(Libc.ReadLink(path, target, out errno), target, errno, out inode);
+    }
+
+    /// <summary>What the listed descriptor link <paramref name="name"/> of the directory open as <paramref name="directory"/> points to.</summary>
+    private static DescriptorRead ReadDescriptorAt(int directory, ReadOnlySpan<byte> name, out long inode, out int errno)
+    {
+        Span<byte> target = stackalloc byte[64];
+        return Classify(Libc.ReadLinkAt(directory, name, target, out errno), target, errno, out inode);
+    }
+
+    private static DescriptorRead Classify(int length, ReadOnlySpan<byte> target, int errno, out long inode)
     {
         inode = 0;
-        Span<byte> target = stackalloc byte[64]; // "socket:[" + 20 digits + "]" fits; anything longer is no socket
-        var length = Libc.ReadLink(path, target, out errno);
         if (length < 0)
         {
             return errno switch
