@@ -64,7 +64,8 @@ internal static class BrowserLatency
 
             // Interactive once the circuit has rendered a live update: wait for one trial socket to show up first.
             await page.EvaluateAsync(InstallObserver);
-            using (var warmUp = Listen())
+            var used = new HashSet<int>();
+            using (var warmUp = Listen(used))
             {
                 await WaitSeenAsync(page, ((IPEndPoint)warmUp.LocalEndpoint).Port, TimeSpan.FromSeconds(60));
             }
@@ -75,7 +76,7 @@ internal static class BrowserLatency
             for (var i = 0; i < trials; i++)
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(random.Next(pollMs) + 50)); // a random moment of the poll cycle
-                using var listener = Listen();
+                using var listener = Listen(used);
                 var openedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
                 var listenerPort = ((IPEndPoint)listener.LocalEndpoint).Port;
                 var seenAt = await WaitSeenAsync(page, listenerPort, pollInterval * 10);
@@ -113,11 +114,23 @@ internal static class BrowserLatency
         }
     }
 
-    private static TcpListener Listen()
+    /// <summary>
+    /// A listener on a port no earlier trial had: the page keeps a closed row for a few seconds and the observer keeps
+    /// the first sighting of each port, so a port the kernel hands out again would be "seen" before it was opened.
+    /// </summary>
+    private static TcpListener Listen(HashSet<int> used)
     {
-        var listener = new TcpListener(TrialAddress, 0);
-        listener.Start();
-        return listener;
+        while (true)
+        {
+            var listener = new TcpListener(TrialAddress, 0);
+            listener.Start();
+            if (used.Add(((IPEndPoint)listener.LocalEndpoint).Port))
+            {
+                return listener;
+            }
+
+            listener.Stop();
+        }
     }
 
     /// <summary>When the page first showed <paramref name="port"/> (ms since the epoch), or null when it did not within the timeout.</summary>
