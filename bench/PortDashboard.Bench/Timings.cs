@@ -157,6 +157,7 @@ internal static partial class Timings
         var netlink = NetlinkReader.TryCreate(out var whyNot) ?? throw new InvalidOperationException($"netlink refused: {whyNot}");
         var snapshotter = new Snapshotter(netlink, new SnapshotterOptions());
         var previous = snapshotter.Take();
+        var previousSnapshot = previous;
         var durations = new List<double>();
         for (var i = 0; i < ticks; i++)
         {
@@ -165,7 +166,21 @@ internal static partial class Timings
             var delta = Delta.Between(previous, snapshot);
             previous = snapshot;
             durations.Add(snapshot.Duration.TotalMilliseconds);
-            Console.WriteLine($"{snapshot.Duration.TotalMilliseconds,8:F1} ms  {snapshotter.LastAttributionScan}  delta +{delta.Added.Length} -{delta.Removed.Length} ~{delta.Changed.Length}");
+            // Sockets with a file but no owner, and of those the ones that were in the previous snapshot too (a new socket
+            // may get its owner a poll late; an older one without owner is held by no readable process, or missed).
+            var ownerless = 0;
+            var ownerlessOlder = 0;
+            foreach (var socket in snapshot.Sockets)
+            {
+                if (socket.Inode != 0 && socket.Owners.IsEmpty)
+                {
+                    ownerless++;
+                    ownerlessOlder += previousSnapshot.TryGet(socket, out _) ? 1 : 0;
+                }
+            }
+
+            previousSnapshot = snapshot;
+            Console.WriteLine($"{snapshot.Duration.TotalMilliseconds,8:F1} ms  {snapshotter.LastAttributionScan}  delta +{delta.Added.Length} -{delta.Removed.Length} ~{delta.Changed.Length}; without owner {ownerless} ({ownerlessOlder} seen before)");
             if (args.Flag("show-ownerless"))
             {
                 foreach (var socket in delta.Added)

@@ -32,6 +32,9 @@ public sealed partial class ProcessResolver
 
     private readonly Dictionary<long, ImmutableArray<ProcessInfo>> _owners = [];
     private readonly HashSet<long> _unattributed = [];
+
+    /// <summary>Sockets a whole search missed once: sought again at the next call before they join <see cref="_unattributed"/>.</summary>
+    private readonly HashSet<long> _missedOnce = [];
     private readonly HashSet<long> _unknown = [];
     private readonly Dictionary<int, TrackedProcess> _tracked = [];
     private readonly List<TrackedProcess> _newcomers = [];
@@ -279,6 +282,7 @@ public sealed partial class ProcessResolver
         RemoveUnseen();
         _owners.Clear();
         _unattributed.Clear();
+        _missedOnce.Clear();
         _unknown.Clear();
         var known = new Dictionary<(int, ulong), KnownProcess>(_known.Count);
         var scan = new ScanCounts();
@@ -357,6 +361,7 @@ public sealed partial class ProcessResolver
         }
 
         _unattributed.RemoveWhere(_notWanted);
+        _missedOnce.RemoveWhere(_notWanted);
 
         // 3. What is new.
         _unknown.Clear();
@@ -790,9 +795,21 @@ public sealed partial class ProcessResolver
             vanished += ReadWhole(tracked, wanted) ? 0 : 1;
         }
 
-        // Every readable process was read in this call and none holds these: a full scan would leave them without
-        // owner too. Remembered, so they start no search until they close or the next full scan.
-        _unattributed.UnionWith(_unknown);
+        // Every readable process was listed or read in this call and none shows these. Most are held by no readable
+        // process (kernel sockets, pid 1's) and a full scan would leave them without owner too; they are remembered, so
+        // they start no search until they close or the next full scan. But a listing skips the descriptors of sockets
+        // the dump listed, and a dump is not atomic: a socket listed early, then closed, can have its number taken by
+        // a new socket listed later, which hides behind it until the next call finds the first gone and probes its
+        // descriptor as freed. So a socket is remembered only once a second call misses it too.
+        foreach (var inode in _unknown)
+        {
+            if (!_missedOnce.Add(inode))
+            {
+                _missedOnce.Remove(inode);
+                _unattributed.Add(inode);
+            }
+        }
+
         _unknown.Clear();
         return vanished;
     }
@@ -821,6 +838,7 @@ public sealed partial class ProcessResolver
         }
 
         _unattributed.Remove(inode);
+        _missedOnce.Remove(inode);
         ref var owners = ref CollectionsMarshal.GetValueRefOrAddDefault(_owners, inode, out var exists);
         if (!exists)
         {
@@ -917,6 +935,7 @@ public sealed partial class ProcessResolver
         _tracking = false;
         _owners.Clear();
         _unattributed.Clear();
+        _missedOnce.Clear();
         _unknown.Clear();
         _tracked.Clear();
     }

@@ -265,7 +265,7 @@ public sealed class IncrementalAttributionTests : IDisposable
     }
 
     [Fact]
-    public void A_socket_no_readable_process_holds_starts_one_search_then_none_until_the_next_full_scan()
+    public void A_socket_no_readable_process_holds_starts_two_searches_then_none_until_the_next_full_scan()
     {
         _tree.AddProcess(100).AddSocket(100, 3, 5000);
         _tree.AddProcess(200);
@@ -275,6 +275,8 @@ public sealed class IncrementalAttributionTests : IDisposable
         Table(5000, 9000); // a kernel socket, or one of an unreadable process
         AssertSameAsFullScan("the first time the socket is seen");
         Assert.Equal(3, Resolver.LastScan.ProcessesRead); // a probe above process 100's descriptor, its listing, then 200 whole
+        AssertSameAsFullScan("the second time"); // sought once more: it may have hidden behind a socket listed then closed
+        Assert.Equal(new AttributionScan(Full: false, ProcessesRead: 3, DescriptorsRead: 1, SocketsSought: 1, ProcessesListed: 1), Resolver.LastScan);
         AssertSameAsFullScan("the next call");
         Assert.Equal(new AttributionScan(Full: false, ProcessesRead: 0, DescriptorsRead: 0, SocketsSought: 0), Resolver.LastScan);
 
