@@ -56,10 +56,12 @@ public sealed class ShortLivedConnectionTests
             var page = await app.State.Store!.ChangedBetweenAsync(start.AddMinutes(-1), start.AddHours(1), Filter.Parse($"port={listener.Port}"), null, 10_000, ct);
             rows = page.Rows;
             clientSide = page.Rows.Count(r => r.Kind == HistoryKind.ShortLived && r.Socket.Remote.Port == listener.Port);
-            diagnosis = $"{clientSide} short-lived client rows of {page.Rows.Count} rows; seen closing {app.State.ShortLived.SeenClosing}, short-lived {app.State.ShortLived.ShortLived}, "
+            diagnosis = $"{clientSide} short-lived client rows of {page.Rows.Count} rows; heatmap total {app.State.Pressure.Heatmap.Total}; seen closing {app.State.ShortLived.SeenClosing}, short-lived {app.State.ShortLived.ShortLived}, "
                 + $"recent toward the port: {app.State.ShortLived.Recent.Count(c => c.Socket.Remote.Port == listener.Port)}, kinds {string.Join(",", page.Rows.GroupBy(r => r.Kind).Select(g => $"{g.Key}:{g.Count()}"))}";
-            return clientSide >= connections && rows.Count(r => r.Kind == HistoryKind.ShortLived && r.Socket.Local.Port == listener.Port) >= connections;
-        }, "every socket of both ends was seen closing");
+            // The pressure report (and its heatmap) is refreshed at its own cadence of the clock: poll until it has them too.
+            return clientSide >= connections && rows.Count(r => r.Kind == HistoryKind.ShortLived && r.Socket.Local.Port == listener.Port) >= connections
+                && app.State.Pressure.Heatmap.Total >= connections;
+        }, "every socket of both ends was seen closing, and counted in the heatmap");
         try
         {
             await seen;
