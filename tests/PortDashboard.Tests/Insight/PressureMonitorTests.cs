@@ -106,6 +106,19 @@ public sealed class PressureMonitorTests : IDisposable
     }
 
     [Fact]
+    public void A_late_count_goes_to_its_own_slot_even_when_that_slot_counted_nothing_yet()
+    {
+        var heatmap = new AllocationHeatmap(4, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(30)); // 3 columns
+        heatmap.Record(40000, SmallRange, T0.AddSeconds(20)); // a poll of a later slot came first
+        heatmap.Record(40001, SmallRange, T0); // a socket seen closing at T0, handled after that poll
+        heatmap.Record(40002, SmallRange, T0.AddSeconds(10));
+        heatmap.Record(40003, SmallRange, T0.AddSeconds(-30)); // older than the window: left out
+
+        Assert.Equal([1, 1, 1], heatmap.View(T0.AddSeconds(20), SmallRange).Columns.Select(c => c.Counts.Sum()));
+        Assert.Equal(3, heatmap.View(T0.AddSeconds(20), SmallRange).Total);
+    }
+
+    [Fact]
     public void The_heatmap_keeps_its_window_and_starts_over_when_the_range_moves()
     {
         var heatmap = new AllocationHeatmap(4, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(30)); // 3 columns

@@ -10,7 +10,8 @@ namespace PortDashboard.Insight.Pressure;
 /// </summary>
 public sealed class AllocationHeatmap
 {
-    private readonly Queue<(long Slot, int[] Counts)> _columns = new();
+    /// <summary>The slots that counted something, oldest first.</summary>
+    private readonly List<(long Slot, int[] Counts)> _columns = [];
     private OsPortPolicy? _policy;
 
     public AllocationHeatmap(int buckets, TimeSpan slot, TimeSpan window)
@@ -44,27 +45,28 @@ public sealed class AllocationHeatmap
         }
 
         var slot = SlotOf(at);
-        int[] counts;
-        if (_columns.Count > 0 && _columns.Last().Slot == slot)
+        var newest = _columns.Count > 0 ? Math.Max(_columns[^1].Slot, slot) : slot;
+        if (slot <= newest - Columns)
         {
-            counts = _columns.Last().Counts;
+            return; // older than the window
         }
-        else if (_columns.Count == 0 || _columns.Last().Slot < slot)
+
+        // A late count (a socket seen closing, stamped when it was seen, handled after a poll of a later slot) goes to
+        // its own slot, which may have counted nothing yet.
+        var index = _columns.FindLastIndex(c => c.Slot <= slot);
+        int[] counts;
+        if (index >= 0 && _columns[index].Slot == slot)
         {
-            counts = new int[Buckets];
-            _columns.Enqueue((slot, counts));
+            counts = _columns[index].Counts;
         }
         else
         {
-            counts = _columns.FirstOrDefault(c => c.Slot == slot).Counts; // late: an earlier slot, if still kept
-            if (counts is null)
-            {
-                return;
-            }
+            counts = new int[Buckets];
+            _columns.Insert(index + 1, (slot, counts));
         }
 
         counts[BucketOf(port, policy)]++;
-        Expire(slot);
+        Expire(newest);
     }
 
     public int BucketOf(int port, OsPortPolicy policy)
@@ -101,10 +103,13 @@ public sealed class AllocationHeatmap
 
     private void Expire(long newestSlot)
     {
-        while (_columns.TryPeek(out var oldest) && oldest.Slot <= newestSlot - Columns)
+        var expired = 0;
+        while (expired < _columns.Count && _columns[expired].Slot <= newestSlot - Columns)
         {
-            _columns.Dequeue();
+            expired++;
         }
+
+        _columns.RemoveRange(0, expired);
     }
 }
 
