@@ -45,8 +45,6 @@ public sealed class Snapshotter
     private readonly SnapshotterOptions _options;
     private readonly HashSet<long> _wanted = [];
     private Snapshot _previous = Snapshot.Empty;
-    private List<Socket> _attributing = [];
-    private Dictionary<long, Socket>? _attributingByInode;
     private DateTimeOffset? _nextFullAttribution;
 
     public Snapshotter(ISocketTableReader reader, SnapshotterOptions options, TimeProvider? time = null)
@@ -116,11 +114,8 @@ public sealed class Snapshotter
         }
 
         var fullScan = _options.FullAttributionInterval <= TimeSpan.Zero || _nextFullAttribution is not { } next || now >= next;
-        _attributing = sockets;
-        _attributingByInode = null;
-        var attribution = resolver.ResolveIncrementally(_wanted, fullScan, _reader is ISocketLookup ? IsOpen : null, cancellationToken);
-        _attributing = [];
-        _attributingByInode = null;
+        var isOpen = _reader is ISocketLookup lookup ? IsOpenIn(sockets, lookup) : null;
+        var attribution = resolver.ResolveIncrementally(_wanted, fullScan, isOpen, cancellationToken);
         if (fullScan)
         {
             _nextFullAttribution = now + _options.FullAttributionInterval;
@@ -138,24 +133,28 @@ public sealed class Snapshotter
     }
 
     /// <summary>
-    /// Whether the socket with <paramref name="inode"/> in the table being attributed is still open, for the resolver to
-    /// leave out of its costly search a socket that closed since the read. Asked rarely: the index is built on demand.
+    /// Whether the socket of <paramref name="sockets"/> with a given inode is still open, for the resolver to leave out of
+    /// its costly search a socket that closed since the read. Asked rarely: the index is built at the first question.
     /// </summary>
-    private bool IsOpen(long inode)
+    private static Func<long, bool> IsOpenIn(List<Socket> sockets, ISocketLookup lookup)
     {
-        if (_attributingByInode is null)
+        Dictionary<long, Socket>? byInode = null;
+        return inode =>
         {
-            _attributingByInode = new Dictionary<long, Socket>(_attributing.Count);
-            foreach (var socket in _attributing)
+            if (byInode is null)
             {
-                if (socket.Inode != 0)
+                byInode = new Dictionary<long, Socket>(sockets.Count);
+                foreach (var socket in sockets)
                 {
-                    _attributingByInode.TryAdd(socket.Inode, socket);
+                    if (socket.Inode != 0)
+                    {
+                        byInode.TryAdd(socket.Inode, socket);
+                    }
                 }
             }
-        }
 
-        return !_attributingByInode.TryGetValue(inode, out var found) || ((ISocketLookup)_reader).IsOpen(found) != false;
+            return !byInode.TryGetValue(inode, out var found) || lookup.IsOpen(found) != false;
+        };
     }
 
     /// <summary>Puts the previous snapshot's instance in place of each socket whose every field is unchanged.</summary>

@@ -16,14 +16,11 @@ public sealed class NetlinkReader : ISocketTableReader, ISocketLookup, IDisposab
 {
     private const int ReceiveBufferSize = 256 * 1024;
 
-    private static readonly (byte Family, byte Protocol, TransportProtocol Transport, string Source)[] TcpDumps =
+    /// <summary>SOCK_DIAG_BY_FAMILY dumps, one per family and protocol; TCP's two are skipped when one TCPDIAG_GETSOCK dump did both.</summary>
+    private static readonly (byte Family, byte Protocol, TransportProtocol Transport, string Source)[] PerFamilyDumps =
     [
         (SockDiagMessages.AfInet, SockDiagMessages.IpProtoTcp, TransportProtocol.Tcp, "netlink tcp"),
         (SockDiagMessages.AfInet6, SockDiagMessages.IpProtoTcp, TransportProtocol.Tcp, "netlink tcp6"),
-    ];
-
-    private static readonly (byte Family, byte Protocol, TransportProtocol Transport, string Source)[] UdpDumps =
-    [
         (SockDiagMessages.AfInet, SockDiagMessages.IpProtoUdp, TransportProtocol.Udp, "netlink udp"),
         (SockDiagMessages.AfInet6, SockDiagMessages.IpProtoUdp, TransportProtocol.Udp, "netlink udp6"),
     ];
@@ -77,26 +74,18 @@ public sealed class NetlinkReader : ISocketTableReader, ISocketLookup, IDisposab
         var malformed = new MalformedInput();
         try
         {
-            if (TcpInOneWalk && !_tcpCompatRefused)
+            var tcpDone = TcpInOneWalk && !_tcpCompatRefused && TryDumpTcpInOneWalk(socket, sockets, malformed);
+            foreach (var (family, protocol, transport, source) in PerFamilyDumps)
             {
-                try
+                if (tcpDone && transport == TransportProtocol.Tcp)
                 {
-                    SockDiagMessages.WriteTcpCompatDumpRequest(_request, ++_sequence);
-                    Dump(socket, _request.AsSpan(0, SockDiagMessages.TcpCompatRequestLength), SockDiagMessages.TcpDiagGetSock, 0, TransportProtocol.Tcp, "netlink tcp", sockets, malformed);
+                    continue;
                 }
-                catch (SocketException e) when (sockets.Count == 0)
-                {
-                    // A kernel without the older request (EINVAL, ENOENT, EOPNOTSUPP...): one dump per family from now on.
-                    _tcpCompatRefused = true;
-                    TcpCompatRefusal = e.Message;
-                }
-            }
 
-            foreach (var (family, protocol, transport, source) in TcpInOneWalk && !_tcpCompatRefused ? UdpDumps : [.. TcpDumps, .. UdpDumps])
-            {
                 cancellationToken.ThrowIfCancellationRequested();
-                SockDiagMessages.WriteDumpRequest(_request, family, protocol, ++_sequence);
-                Dump(socket, _request.AsSpan(0, SockDiagMessages.RequestLength), SockDiagMessages.SockDiagByFamily, family, transport, source, sockets, malformed);
+                var sequence = ++_sequence;
+                SockDiagMessages.WriteDumpRequest(_request, family, protocol, sequence);
+                Dump(socket, _request.AsSpan(0, SockDiagMessages.RequestLength), sequence, SockDiagMessages.SockDiagByFamily, family, transport, source, sockets, malformed);
             }
         }
         catch
@@ -114,10 +103,28 @@ public sealed class NetlinkReader : ISocketTableReader, ISocketLookup, IDisposab
     /// <summary>Why the kernel refused the one-walk TCP dump, when it did (the reader then dumps TCP per family).</summary>
     public string? TcpCompatRefusal { get; private set; }
 
-    /// <summary>Sends a dump <paramref name="request"/> (its sequence number written already) and reads the replies of <paramref name="replyType"/>.</summary>
-    private void Dump(NetSocket socket, ReadOnlySpan<byte> request, ushort replyType, byte family, TransportProtocol transport, string source, List<Socket> into, MalformedInput malformed)
+    /// <summary>Dumps TCP of both families with one TCPDIAG_GETSOCK request; false (for good) when the kernel refuses it.</summary>
+    private bool TryDumpTcpInOneWalk(NetSocket socket, List<Socket> into, MalformedInput malformed)
     {
-        var sequence = _sequence;
+        var sequence = ++_sequence;
+        SockDiagMessages.WriteTcpCompatDumpRequest(_request, sequence);
+        try
+        {
+            Dump(socket, _request.AsSpan(0, SockDiagMessages.TcpCompatRequestLength), sequence, SockDiagMessages.TcpDiagGetSock, 0, TransportProtocol.Tcp, "netlink tcp", into, malformed);
+            return true;
+        }
+        catch (SocketException e) when (into.Count == 0)
+        {
+            // A kernel without the older request (EINVAL, ENOENT, EOPNOTSUPP...): one dump per family from now on.
+            _tcpCompatRefused = true;
+            TcpCompatRefusal = e.Message;
+            return false;
+        }
+    }
+
+    /// <summary>Sends a dump <paramref name="request"/> numbered <paramref name="sequence"/> and reads the replies of <paramref name="replyType"/>.</summary>
+    private void Dump(NetSocket socket, ReadOnlySpan<byte> request, uint sequence, ushort replyType, byte family, TransportProtocol transport, string source, List<Socket> into, MalformedInput malformed)
+    {
         socket.Send(request);
 
         while (true)
