@@ -26,6 +26,12 @@ public interface ISocketLookup
     /// false, or null when this reader cannot tell now.
     /// </summary>
     bool? IsOpen(Socket socket);
+
+    /// <summary>
+    /// Adds to <paramref name="inodes"/> the inodes of sockets of the last read that have closed since it began (as far as
+    /// this reader knows: a read is not atomic). False when this reader cannot tell, or not for all of them.
+    /// </summary>
+    bool CollectClosedSinceRead(ISet<long> inodes);
 }
 
 /// <summary>One read of the socket table.</summary>

@@ -30,7 +30,10 @@ public sealed partial class ProcessResolver
     /// <summary>The most free descriptor numbers (gaps in a listing) recorded per process as free slots, lowest first.</summary>
     private const int FreeSlotsRecordedPerListing = 4096;
 
-    private readonly Dictionary<long, ImmutableArray<ProcessInfo>> _owners = [];
+    private Dictionary<long, ImmutableArray<ProcessInfo>> _owners = [];
+
+    /// <summary>During a full scan: the owners before it, for the sockets that closed since the read (see <see cref="Rebuild"/>).</summary>
+    private Dictionary<long, ImmutableArray<ProcessInfo>> _ownersBefore = [];
     private readonly HashSet<long> _unattributed = [];
 
     /// <summary>Sockets a whole search missed once: sought again at the next call before they join <see cref="_unattributed"/>.</summary>
@@ -46,6 +49,10 @@ public sealed partial class ProcessResolver
     private readonly Predicate<long> _notWanted;
     private IReadOnlySet<long>? _wantedNow;
     private Func<long, bool>? _isOpen;
+    private Action<ISet<long>>? _collectClosed;
+
+    /// <summary>Sockets of the table that the reader says closed since it read them: their descriptors are free, or taken by new sockets.</summary>
+    private readonly HashSet<long> _closedSinceRead = [];
     private int _closedBeforeFound;
     private bool _tracking;
     private long _poll;
@@ -84,8 +91,17 @@ public sealed partial class ProcessResolver
     /// <param name="fullScan">Read every process, as <see cref="Resolve"/> does.</param>
     /// <param name="isOpen">Whether the socket with this inode is still open (a cheap question to the kernel), asked
     /// before the costly part of the search; false leaves it without owner, as a full scan would.</param>
+    /// <param name="closedSinceRead">Adds the inodes of table sockets closed since the table was read (the reader hears of
+    /// them from the kernel), asked before the probes and again before the listings. The table is not read atomically: a
+    /// socket listed early may close, and a new socket take its descriptor number, before the read ends. Their
+    /// descriptors are then probed as freed ones instead of being taken for still holding the closed socket.</param>
     /// <param name="cancellationToken">Stops the scan; the next call is then a full scan.</param>
-    public Attribution ResolveIncrementally(IReadOnlySet<long> wanted, bool fullScan = false, Func<long, bool>? isOpen = null, CancellationToken cancellationToken = default)
+    public Attribution ResolveIncrementally(
+        IReadOnlySet<long> wanted,
+        bool fullScan = false,
+        Func<long, bool>? isOpen = null,
+        Action<ISet<long>>? closedSinceRead = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(wanted);
         if (!OperatingSystem.IsLinux())
@@ -106,6 +122,8 @@ public sealed partial class ProcessResolver
         _descriptorScan.TakeReadCount();
         _wantedNow = wanted;
         _isOpen = isOpen;
+        _collectClosed = closedSinceRead;
+        _closedSinceRead.Clear();
         _closedBeforeFound = 0;
         var completed = false;
         try
@@ -118,6 +136,7 @@ public sealed partial class ProcessResolver
         {
             _wantedNow = null;
             _isOpen = null;
+            _collectClosed = null;
             if (!completed)
             {
                 ForgetAll(); // cancelled or failed half way: start over with a full scan
@@ -164,6 +183,26 @@ public sealed partial class ProcessResolver
 
         public int Count { get; set; }
 
+        /// <summary>The descriptors marked <see cref="Unsettled"/> in call <see cref="UnsettledInPoll"/>: not dropped when read again in that call.</summary>
+        public HashSet<int> UnsettledNow { get; } = [];
+
+        public long UnsettledInPoll { get; set; }
+
+        /// <summary>Marks descriptor <paramref name="fd"/> unsettled in call <paramref name="poll"/>.</summary>
+        public void NoteUnsettled(int fd, long poll)
+        {
+            if (UnsettledInPoll != poll)
+            {
+                UnsettledNow.Clear();
+                UnsettledInPoll = poll;
+            }
+
+            UnsettledNow.Add(fd);
+        }
+
+        /// <summary>Whether descriptor <paramref name="fd"/> was marked unsettled in an earlier call than <paramref name="poll"/>.</summary>
+        public bool UnsettledBefore(int fd, long poll) => InodeAt(fd) == Unsettled && (UnsettledInPoll != poll || !UnsettledNow.Contains(fd));
+
         /// <summary>Replaces the descriptors with <paramref name="fds"/> and <paramref name="inodes"/> (any order).</summary>
         public void SetDescriptors(List<int> fds, List<long> inodes)
         {
@@ -180,8 +219,8 @@ public sealed partial class ProcessResolver
             Array.Sort(Fds, Inodes, 0, Count); // the kernel lists in order already; other trees may not
         }
 
-        /// <summary>Marks the descriptors <paramref name="free"/> (ascending) as free slots, where no other entry is: one merge.</summary>
-        public void AddFreeSlots(List<int> free)
+        /// <summary>Marks the descriptors <paramref name="free"/> (ascending) with <paramref name="marker"/>, where no other entry is: one merge.</summary>
+        public void AddSlots(List<int> free, long marker)
         {
             if (free.Count == 0)
             {
@@ -206,7 +245,7 @@ public sealed partial class ProcessResolver
                 }
                 else
                 {
-                    (fds[k], inodes[k]) = (free[j], FreeSlot);
+                    (fds[k], inodes[k]) = (free[j], marker);
                     j++;
                 }
 
@@ -280,6 +319,7 @@ public sealed partial class ProcessResolver
         }
 
         RemoveUnseen();
+        (_owners, _ownersBefore) = (_ownersBefore, _owners);
         _owners.Clear();
         _unattributed.Clear();
         _missedOnce.Clear();
@@ -313,6 +353,19 @@ public sealed partial class ProcessResolver
         }
 
         _known = known;
+
+        // A socket closed since the read is in no process now, but the table shows it as it was: it keeps the owners it
+        // had (it leaves the table at the next read), instead of flickering to none for one snapshot.
+        _collectClosed?.Invoke(_closedSinceRead);
+        foreach (var inode in _closedSinceRead)
+        {
+            if (!_owners.ContainsKey(inode) && _ownersBefore.TryGetValue(inode, out var before))
+            {
+                _owners[inode] = before;
+            }
+        }
+
+        _ownersBefore.Clear();
         foreach (var inode in wanted)
         {
             if (!_owners.ContainsKey(inode))
@@ -390,12 +443,19 @@ public sealed partial class ProcessResolver
         // open, at every descriptor of the recent owners, then in whole processes.
         if (_unknown.Count > 0)
         {
+            CollectClosedSinceRead();
             vanished += ProbeRecentOwners(wanted, [ProbeKind.Freed, ProbeKind.AboveHighest], cancellationToken);
         }
 
         if (_unknown.Count > 0 && _isOpen is { } isOpen)
         {
-            _closedBeforeFound = _unknown.RemoveWhere(inode => !isOpen(inode));
+            _closedBeforeFound += _unknown.RemoveWhere(inode => !isOpen(inode));
+        }
+
+        if (_unknown.Count > 0 && CollectClosedSinceRead())
+        {
+            // Closes heard of since the first probes: their descriptors may hold what is still unknown.
+            vanished += ProbeRecentOwners(wanted, [ProbeKind.ClosedSinceRead], cancellationToken);
         }
 
         if (_unknown.Count > 0)
@@ -408,9 +468,47 @@ public sealed partial class ProcessResolver
             vanished += Search(wanted, cancellationToken);
         }
 
-        LastScan = new AttributionScan(Full: false, _processesRead, _descriptorScan.TakeReadCount(), sought, _processesListed, _closedBeforeFound);
+        LastScan = new AttributionScan(Full: false, _processesRead, _descriptorScan.TakeReadCount(), sought, _processesListed, _closedBeforeFound, _closedSinceRead.Count);
         return new Attribution(_owners, Status(vanished));
     }
+
+    /// <summary>
+    /// Adds what the reader heard closed since the read to <see cref="_closedSinceRead"/>: an unknown one is no longer
+    /// sought (a full scan now would not find it either), and the holders of a known one have a freed descriptor.
+    /// True when any was added.
+    /// </summary>
+    private bool CollectClosedSinceRead()
+    {
+        var before = _closedSinceRead.Count;
+        _collectClosed?.Invoke(_closedSinceRead);
+        if (_closedSinceRead.Count == before)
+        {
+            return false;
+        }
+
+        foreach (var inode in _closedSinceRead)
+        {
+            if (_unknown.Remove(inode))
+            {
+                _closedBeforeFound++;
+            }
+            else if (_owners.TryGetValue(inode, out var owners))
+            {
+                foreach (var owner in owners)
+                {
+                    if (_tracked.TryGetValue(owner.Pid, out var holder))
+                    {
+                        holder.HasFreed = true;
+                    }
+                }
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Whether <paramref name="inode"/> is a socket of the table that has not closed since the read, as far as is known.</summary>
+    private bool IsLive(IReadOnlySet<long> wanted, long inode) => wanted.Contains(inode) && !_closedSinceRead.Contains(inode);
 
     /// <summary>The tracked process for a listed entry, new when the pid is new or now names another process.</summary>
     private TrackedProcess Track(ProcEntry entry, out bool isNew)
@@ -538,7 +636,7 @@ public sealed partial class ProcessResolver
                     return vanished;
                 }
 
-                if ((probe != ProbeKind.Freed || tracked.HasFreed) && _tracked.ContainsKey(tracked.Pid) && tracked.ReadInPoll != _poll)
+                if ((probe is not (ProbeKind.Freed or ProbeKind.ClosedSinceRead) || tracked.HasFreed) && _tracked.ContainsKey(tracked.Pid) && tracked.ReadInPoll != _poll)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
                     vanished += Probe(tracked, wanted, probe) ? 0 : 1;
@@ -556,6 +654,9 @@ public sealed partial class ProcessResolver
 
         /// <summary>A few descriptors above the highest known socket descriptor, up to the first free one.</summary>
         AboveHighest,
+
+        /// <summary>Descriptors whose socket closed since the read (heard of after the <see cref="Freed"/> probes).</summary>
+        ClosedSinceRead,
 
         /// <summary>Every listed descriptor but those holding a socket still in the table that the process alone holds.</summary>
         Listed,
@@ -588,10 +689,20 @@ public sealed partial class ProcessResolver
                 var freeInARow = 0;
                 for (var i = 0; i < tracked.Count && !refused && _probedUnknown < _unknown.Count && freeInARow < FreeSlotsProbedInARow; i++)
                 {
-                    if (!wanted.Contains(tracked.Inodes[i]))
+                    if (!IsLive(wanted, tracked.Inodes[i]))
                     {
                         refused = !ProbeDescriptor(prefix, tracked.Fds[i], wanted, out var closed);
                         freeInARow = closed ? freeInARow + 1 : 0;
+                    }
+                }
+            }
+            else if (kind == ProbeKind.ClosedSinceRead)
+            {
+                for (var i = 0; i < tracked.Count && !refused && _probedUnknown < _unknown.Count; i++)
+                {
+                    if (_closedSinceRead.Contains(tracked.Inodes[i]))
+                    {
+                        refused = !ProbeDescriptor(prefix, tracked.Fds[i], wanted, out _);
                     }
                 }
             }
@@ -599,6 +710,7 @@ public sealed partial class ProcessResolver
             {
                 _processesListed++;
                 _listedFds.Clear();
+                _unlistedSocketFds.Clear(); // a listed probe records those as unsettled itself
                 _listedProbe = (tracked, wanted, false, false);
                 var listError = Libc.ForEachEntry(_paths.File(prefix, "fd"u8), this, static (name, _, directory, resolver) => resolver.ProbeListed(name, directory), out _);
                 refused = _listedProbe.Refused || (listError != 0 && !Libc.IsGone(listError));
@@ -640,9 +752,11 @@ public sealed partial class ProcessResolver
             {
                 var before = tracked.InodeAt(fd);
                 tracked.SetDescriptor(fd, inode);
-                if (before > 0 && before != inode && !tracked.Holds(before))
+                if (before > 0 && before != inode && !tracked.Holds(before) && !_closedSinceRead.Contains(before))
                 {
-                    RemoveOwner(before, process.Info); // a shared socket it closed, whose number it reused
+                    // A shared socket it closed, whose number it reused. One closed since the read keeps its owner: the
+                    // table shows it as it was then, and it leaves the table at the next read.
+                    RemoveOwner(before, process.Info);
                 }
 
                 if (inode > 0)
@@ -658,7 +772,7 @@ public sealed partial class ProcessResolver
 
             for (var i = 0; i < tracked.Count && !freed; i++)
             {
-                freed = !wanted.Contains(tracked.Inodes[i]);
+                freed = !IsLive(wanted, tracked.Inodes[i]);
             }
 
             tracked.HasFreed = freed;
@@ -694,11 +808,16 @@ public sealed partial class ProcessResolver
         }
 
         // A closed descriptor that is in the map stays there as a free slot, and a socket the table did not list is
-        // kept as unsettled once; others leave the map.
+        // kept as unsettled until a later call finds it unlisted again; others leave the map.
         var socket = result == DescriptorRead.Socket && wanted.Contains(inode) ? inode
-            : result == DescriptorRead.Socket ? (_probeTarget!.InodeAt(fd) == Unsettled ? 0 : Unsettled)
+            : result == DescriptorRead.Socket ? (_probeTarget!.UnsettledBefore(fd, _poll) ? 0 : Unsettled)
             : closed && Array.BinarySearch(_probeTarget!.Fds, 0, _probeTarget.Count, fd) >= 0 ? FreeSlot
             : 0;
+        if (socket == Unsettled)
+        {
+            _probeTarget!.NoteUnsettled(fd, _poll);
+        }
+
         _probed.Add((fd, socket));
         _probedUnknown += socket != 0 && _unknown.Contains(socket) ? 1 : 0;
         return true;
@@ -716,9 +835,11 @@ public sealed partial class ProcessResolver
         _listedFds.Add(fd);
 
         // A socket this process alone holds that is still in the table is still behind this descriptor: closing it
-        // would have taken it out of the table. A shared one may have been closed here and live on elsewhere: read.
+        // would have taken it out of the table, unless it closed while the table was read (then the reader may have
+        // heard so). A shared one may have been closed here and live on elsewhere: read.
         var at = Array.BinarySearch(tracked.Fds, 0, tracked.Count, fd);
-        if (at >= 0 && _owners.TryGetValue(tracked.Inodes[at], out var owners) && owners.Length == 1 && ReferenceEquals(owners[0], tracked.Process!.Info))
+        if (at >= 0 && _owners.TryGetValue(tracked.Inodes[at], out var owners) && owners.Length == 1 && ReferenceEquals(owners[0], tracked.Process!.Info)
+            && !_closedSinceRead.Contains(tracked.Inodes[at]))
         {
             return true;
         }
@@ -737,7 +858,9 @@ public sealed partial class ProcessResolver
     /// Records the numbers missing from the last listing of <paramref name="tracked"/> (<see cref="_listedFds"/>), between
     /// its lowest and highest listed descriptors, as free slots, lowest first and at most <see cref="FreeSlotsRecordedPerListing"/>:
     /// the kernel hands the lowest free number to the next descriptor the process opens, so its next sockets are most
-    /// likely there, and a probe reads them instead of listing the process again. Returns whether it holds any.
+    /// likely there, and a probe reads them instead of listing the process again. The descriptors a whole read found
+    /// holding a socket the table did not list (<see cref="_unlistedSocketFds"/>) are recorded as unsettled. Returns
+    /// whether it holds any free or unsettled descriptor.
     /// </summary>
     private bool RecordFreeSlots(TrackedProcess tracked)
     {
@@ -754,7 +877,16 @@ public sealed partial class ProcessResolver
         }
 
         _listedFds.Clear();
-        tracked.AddFreeSlots(_freeSlots);
+        tracked.AddSlots(_freeSlots, FreeSlot);
+        var unlisted = _unlistedSocketFds;
+        unlisted.Sort();
+        tracked.AddSlots(unlisted, Unsettled);
+        foreach (var fd in unlisted)
+        {
+            tracked.NoteUnsettled(fd, _poll);
+        }
+
+        unlisted.Clear();
         for (var i = 0; i < tracked.Count; i++)
         {
             if (tracked.Inodes[i] < 0)
@@ -934,6 +1066,7 @@ public sealed partial class ProcessResolver
     {
         _tracking = false;
         _owners.Clear();
+        _ownersBefore.Clear();
         _unattributed.Clear();
         _missedOnce.Clear();
         _unknown.Clear();

@@ -16,8 +16,9 @@ public sealed record Attribution(IReadOnlyDictionary<long, ImmutableArray<Proces
 /// <param name="DescriptorsRead">Descriptor links read (one <c>readlink</c> each).</param>
 /// <param name="SocketsSought">Socket inodes the call looked for: the whole table in a full scan, the new ones in an incremental one.</param>
 /// <param name="ProcessesListed">Processes whose descriptor listing an incremental call read to find new sockets (a whole read is not counted).</param>
-/// <param name="SocketsClosedBeforeFound">New sockets the cheap probes did not find that the kernel said were closed already, so not sought further.</param>
-public readonly record struct AttributionScan(bool Full, int ProcessesRead, int DescriptorsRead, int SocketsSought, int ProcessesListed = 0, int SocketsClosedBeforeFound = 0);
+/// <param name="SocketsClosedBeforeFound">New sockets not yet found that the kernel said were closed already, so not sought further.</param>
+/// <param name="SocketsClosedSinceRead">Sockets of the table the reader heard closed since it read them (their descriptors were probed as freed).</param>
+public readonly record struct AttributionScan(bool Full, int ProcessesRead, int DescriptorsRead, int SocketsSought, int ProcessesListed = 0, int SocketsClosedBeforeFound = 0, int SocketsClosedSinceRead = 0);
 
 /// <summary>
 /// Attributes socket inodes to processes by scanning <c>{procRoot}/&lt;pid&gt;/fd/*</c> for <c>socket:[inode]</c>.
@@ -59,6 +60,12 @@ public sealed partial class ProcessResolver
 
     /// <summary>Every descriptor number the last listing of a process showed (for the free numbers between them).</summary>
     private readonly List<int> _listedFds = [];
+
+    /// <summary>
+    /// The descriptors of the last whole read of a process that hold a socket the table did not list: most often one opened
+    /// after the table was read, which the next call seeks (kept as unsettled, so it is read first).
+    /// </summary>
+    private readonly List<int> _unlistedSocketFds = [];
     private readonly DescriptorScan _descriptorScan;
     private byte[] _statBuffer = new byte[1024];
     private byte[] _fileBuffer = new byte[4096];
@@ -244,6 +251,7 @@ public sealed partial class ProcessResolver
     {
         _descriptorScan.Start(wanted);
         _listedFds.Clear();
+        _unlistedSocketFds.Clear();
         errno = Libc.ForEachEntry(_paths.File(prefix, "fd"u8), _descriptorScan, static (name, _, directory, scan) => scan.Visit(name, directory), out var opened);
         sawClosed = _descriptorScan.SawClosed;
         if (_descriptorScan.Errno != 0)
@@ -321,6 +329,13 @@ public sealed partial class ProcessResolver
                 case DescriptorRead.Socket when _wanted is null || _wanted.Contains(inode):
                     owner._processInodes.Add(inode);
                     owner._processFds.Add(Utf8Parser.TryParse(name, out int fd, out var consumed) && consumed == name.Length ? fd : -1);
+                    return true;
+                case DescriptorRead.Socket:
+                    if (Utf8Parser.TryParse(name, out int unlisted, out var length) && length == name.Length)
+                    {
+                        owner._unlistedSocketFds.Add(unlisted);
+                    }
+
                     return true;
                 default:
                     return true;

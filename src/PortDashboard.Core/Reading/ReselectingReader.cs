@@ -68,6 +68,9 @@ public sealed class ReselectingReader : ISocketTableReader, ISocketLookup, IDisp
     /// <summary>Asks the reader in use, when it can tell.</summary>
     public bool? IsOpen(Socket socket) => (_current as ISocketLookup)?.IsOpen(socket);
 
+    /// <summary>Asks the reader in use, when it can tell.</summary>
+    public bool CollectClosedSinceRead(ISet<long> inodes) => (_current as ISocketLookup)?.CollectClosedSinceRead(inodes) ?? false;
+
     public void Dispose() => Drop();
 
     private ISocketTableReader Select()

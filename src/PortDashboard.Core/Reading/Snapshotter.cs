@@ -114,8 +114,10 @@ public sealed class Snapshotter
         }
 
         var fullScan = _options.FullAttributionInterval <= TimeSpan.Zero || _nextFullAttribution is not { } next || now >= next;
-        var isOpen = _reader is ISocketLookup lookup ? IsOpenIn(sockets, lookup) : null;
-        var attribution = resolver.ResolveIncrementally(_wanted, fullScan, isOpen, cancellationToken);
+        var lookup = _reader as ISocketLookup;
+        var isOpen = lookup is null ? null : IsOpenIn(sockets, lookup);
+        Action<ISet<long>>? closedSinceRead = lookup is null ? null : closed => lookup.CollectClosedSinceRead(closed);
+        var attribution = resolver.ResolveIncrementally(_wanted, fullScan, isOpen, closedSinceRead, cancellationToken);
         if (fullScan)
         {
             _nextFullAttribution = now + _options.FullAttributionInterval;

@@ -31,6 +31,26 @@ public sealed class NetlinkReader : ISocketTableReader, ISocketLookup, IDisposab
     private uint _sequence;
     private int _expectedSockets = 64;
 
+    /// <summary>The destroy notifications, when <see cref="TracksClosures"/> and permitted; see <see cref="CollectClosedSinceRead"/>.</summary>
+    private DestroyedCookies? _destroyed;
+    private bool _destroyedTried;
+
+    /// <summary>The cookie and inode of each socket with an inode in the last read, in dump order (kept only with <see cref="_destroyed"/>).</summary>
+    private readonly List<(ulong Cookie, long Inode)> _cookies = [];
+
+    /// <summary>Cookies reported destroyed since the last read began.</summary>
+    private readonly HashSet<ulong> _destroyedCookies = [];
+    private bool _destroyedComplete;
+
+    /// <summary>
+    /// Whether the reader subscribes to the kernel's socket-destroy notifications (needs CAP_NET_ADMIN) to tell which
+    /// sockets of a read closed since (<see cref="CollectClosedSinceRead"/>). On by default.
+    /// </summary>
+    public bool TracksClosures { get; init; } = true;
+
+    /// <summary>Why the destroy notifications could not be had, once tried and refused.</summary>
+    public string? ClosureTrackingUnavailable { get; private set; }
+
     /// <summary>Whether TCP is read with one TCPDIAG_GETSOCK dump; off for good once the kernel refuses it.</summary>
     public bool TcpInOneWalk { get; init; } = true;
 
@@ -72,6 +92,7 @@ public sealed class NetlinkReader : ISocketTableReader, ISocketLookup, IDisposab
         var socket = _socket ??= Open();
         var sockets = new List<Socket>(_expectedSockets + (_expectedSockets / 8));
         var malformed = new MalformedInput();
+        StartTrackingClosures();
         try
         {
             var tcpDone = TcpInOneWalk && !_tcpCompatRefused && TryDumpTcpInOneWalk(socket, sockets, malformed);
@@ -170,6 +191,10 @@ public sealed class NetlinkReader : ISocketTableReader, ISocketLookup, IDisposab
                         else
                         {
                             into.Add(socketRow);
+                            if (_destroyed is not null && socketRow.Inode != 0)
+                            {
+                                _cookies.Add((SockDiagMessages.ReadCookie(payload), socketRow.Inode));
+                            }
                         }
 
                         break;
@@ -178,6 +203,59 @@ public sealed class NetlinkReader : ISocketTableReader, ISocketLookup, IDisposab
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Before a read: subscribes to the destroy notifications the first time, and drops those queued so far (sockets
+    /// destroyed before the dump began are not in it).
+    /// </summary>
+    private void StartTrackingClosures()
+    {
+        if (TracksClosures && !_destroyedTried)
+        {
+            _destroyedTried = true;
+            _destroyed = DestroyedCookies.TryOpen(out var whyNot);
+            ClosureTrackingUnavailable = whyNot;
+        }
+
+        _cookies.Clear();
+        _destroyedCookies.Clear();
+        if (_destroyed is not null)
+        {
+            _destroyed.Drain(null); // a drop reported now was of notifications from before the read: harmless
+            _destroyedComplete = true;
+        }
+    }
+
+    /// <summary>
+    /// Adds to <paramref name="inodes"/> the inode of each socket of the last read that the kernel has reported destroyed
+    /// since the read began: a dump is not atomic, so a socket listed early may be closed, and its descriptor number
+    /// taken by a new socket, before the dump ends. Cheap: it reads the notifications queued since, without blocking,
+    /// and can be asked again for those that came meanwhile. False when this reader cannot tell (no permission, or the
+    /// kernel dropped notifications): some closed sockets may then be missing.
+    /// </summary>
+    public bool CollectClosedSinceRead(ISet<long> inodes)
+    {
+        ArgumentNullException.ThrowIfNull(inodes);
+        if (_destroyed is null)
+        {
+            return false;
+        }
+
+        var before = _destroyedCookies.Count;
+        _destroyedComplete &= _destroyed.Drain(_destroyedCookies);
+        if (_destroyedCookies.Count > before)
+        {
+            foreach (var (cookie, inode) in System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_cookies))
+            {
+                if (_destroyedCookies.Contains(cookie))
+                {
+                    inodes.Add(inode);
+                }
+            }
+        }
+
+        return _destroyedComplete;
     }
 
     /// <summary>
@@ -240,7 +318,7 @@ public sealed class NetlinkReader : ISocketTableReader, ISocketLookup, IDisposab
     /// Takes the next netlink message off <paramref name="data"/>: false when no header is left; a length that does not
     /// fit is returned in <paramref name="badLength"/> (the rest of the datagram cannot be walked).
     /// </summary>
-    private static bool NextMessage(ref ReadOnlySpan<byte> data, out ushort type, out uint sequence, out ReadOnlySpan<byte> payload, out int? badLength)
+    internal static bool NextMessage(ref ReadOnlySpan<byte> data, out ushort type, out uint sequence, out ReadOnlySpan<byte> payload, out int? badLength)
     {
         (type, sequence, badLength) = (0, 0, null);
         payload = default;
@@ -293,5 +371,7 @@ public sealed class NetlinkReader : ISocketTableReader, ISocketLookup, IDisposab
     {
         _socket?.Dispose();
         _socket = null;
+        _destroyed?.Dispose();
+        _destroyed = null;
     }
 }

@@ -88,6 +88,12 @@ internal static class SockDiagMessages
     }
 
     /// <summary>The socket inode of an inet_diag_msg, or null when the message is too short.</summary>
+    /// <summary>
+    /// The socket's cookie (<c>idiag_cookie</c>, offset 44): the kernel's number for it, never reused while the machine
+    /// runs. Unlike the inode it is still there when the kernel reports the socket destroyed.
+    /// </summary>
+    public static ulong ReadCookie(ReadOnlySpan<byte> message) => BinaryPrimitives.ReadUInt64LittleEndian(message[44..]);
+
     public static long? ReadInode(ReadOnlySpan<byte> message) =>
         message.Length < InetDiagMessageLength ? null : BinaryPrimitives.ReadUInt32LittleEndian(message[68..]);
 

@@ -66,12 +66,32 @@ public sealed class SocketDestroyWatcher : IAsyncDisposable
             return null;
         }
 
+        var socket = TrySubscribe(out whyNot);
+        return socket is null ? null : new SocketDestroyWatcher(socket, time ?? TimeProvider.System, capacity);
+    }
+
+    /// <summary>
+    /// A netlink socket bound to the four destroy groups, with a large receive queue (forced past <c>rmem_max</c> when
+    /// permitted); null with the reason when not permitted or not supported.
+    /// </summary>
+    internal static NetSocket? TrySubscribe(out string? whyNot)
+    {
         NetSocket? socket = null;
         try
         {
             socket = NetlinkReader.Open();
             socket.ReceiveTimeout = 0;
-            socket.ReceiveBufferSize = 4 * 1024 * 1024;
+            socket.ReceiveBufferSize = ReceiveQueueBytes;
+            try
+            {
+                // SO_RCVBUFFORCE (33): past net.core.rmem_max, which would cap a burst of closes at a few hundred.
+                socket.SetRawSocketOption(1 /* SOL_SOCKET */, 33, BitConverter.GetBytes(ReceiveQueueBytes));
+            }
+            catch (SocketException)
+            {
+                // without CAP_NET_ADMIN the capped queue is what there is
+            }
+
             var groups = 0u;
             foreach (var (number, _) in Groups)
             {
@@ -85,7 +105,7 @@ public sealed class SocketDestroyWatcher : IAsyncDisposable
             }
 
             whyNot = null;
-            return new SocketDestroyWatcher(socket, time ?? TimeProvider.System, capacity);
+            return socket;
         }
         catch (SocketException e)
         {
@@ -102,6 +122,8 @@ public sealed class SocketDestroyWatcher : IAsyncDisposable
             return null;
         }
     }
+
+    private const int ReceiveQueueBytes = 4 * 1024 * 1024;
 
     private async Task ReceiveLoopAsync()
     {
@@ -130,18 +152,14 @@ public sealed class SocketDestroyWatcher : IAsyncDisposable
 
             var seenAt = _time.GetUtcNow();
 
-            var data = buffer.AsSpan(0, received);
-            while (data.Length >= SockDiagMessages.NetlinkHeaderLength)
+            ReadOnlySpan<byte> data = buffer.AsSpan(0, received);
+            while (NetlinkReader.NextMessage(ref data, out var type, out _, out var payload, out var badLength))
             {
-                var length = (int)BinaryPrimitives.ReadUInt32LittleEndian(data);
-                if (length < SockDiagMessages.NetlinkHeaderLength || length > data.Length)
+                if (badLength is not null)
                 {
                     break;
                 }
 
-                var type = BinaryPrimitives.ReadUInt16LittleEndian(data[4..]);
-                var payload = data[SockDiagMessages.NetlinkHeaderLength..length];
-                data = data[Math.Min((length + 3) & ~3, data.Length)..];
                 if (type != SockDiagMessages.SockDiagByFamily || payload.Length < SockDiagMessages.InetDiagMessageLength)
                 {
                     continue;

@@ -84,6 +84,58 @@ public sealed class NetlinkReaderTests : IDisposable
     }
 
     [Fact]
+    public async Task The_reader_hears_which_sockets_of_its_last_read_closed_since()
+    {
+        using var netlink = NetlinkReader.TryCreate(out var whyNot) ?? throw new InvalidOperationException(whyNot);
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        _open.Add(listener.Server);
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var client = new System.Net.Sockets.Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), Ct);
+        using var accepted = await listener.AcceptSocketAsync(Ct);
+        var clientPort = ((IPEndPoint)client.LocalEndPoint!).Port;
+
+        var table = netlink.Read(Ct).Sockets;
+        var clientEnd = table.Single(s => s.Local.Port == clientPort && s.Remote.Port == port);
+        var listening = table.Single(s => s.State == SocketState.Listen && s.Local.Port == port);
+
+        // Nothing of this read has closed yet.
+        var closed = new HashSet<long>();
+        // Tests run as root here, which has CAP_NET_ADMIN.
+        Assert.True(netlink.CollectClosedSinceRead(closed), $"needs CAP_NET_ADMIN: {netlink.ClosureTrackingUnavailable}");
+        Assert.DoesNotContain(clientEnd.Inode, closed);
+
+        // An abortive close (linger 0: a reset) destroys the socket at once; the kernel's notice comes a moment later.
+        client.LingerState = new LingerOption(true, 0);
+        client.Close();
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!closed.Contains(clientEnd.Inode) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20, Ct);
+            Assert.True(netlink.CollectClosedSinceRead(closed));
+        }
+
+        Assert.Contains(clientEnd.Inode, closed);
+        Assert.DoesNotContain(listening.Inode, closed);
+
+        // The next read starts over: what closed before it began is not in it, so not reported.
+        netlink.Read(Ct);
+        closed.Clear();
+        Assert.True(netlink.CollectClosedSinceRead(closed));
+        Assert.DoesNotContain(clientEnd.Inode, closed);
+    }
+
+    [Fact]
+    public void A_reader_told_not_to_track_closures_says_it_cannot_tell()
+    {
+        using var netlink = new NetlinkReader { TracksClosures = false };
+        netlink.Read(Ct);
+
+        Assert.False(netlink.CollectClosedSinceRead(new HashSet<long>()));
+    }
+
+    [Fact]
     public async Task Netlink_and_proc_net_give_identical_sockets_for_the_same_table()
     {
         var ports = await OpenVarietyOfSocketsAsync();
