@@ -18,6 +18,20 @@ public interface ISocketTableReader
     SocketTableRead Read(CancellationToken cancellationToken = default);
 }
 
+/// <summary>
+/// A reader that hands back the previous snapshot's instance of each socket whose every field it reads is unchanged,
+/// instead of allocating one per row at every poll (most rows, most polls).
+/// </summary>
+public interface IReusingSocketTableReader : ISocketTableReader
+{
+    /// <summary>
+    /// Reads as <see cref="ISocketTableReader.Read"/> does; a socket whose protocol, endpoints, inode, family, state, uid
+    /// and queues equal a socket of <paramref name="previous"/> is that instance, owners included (the caller attaches
+    /// owners by copying it when they differ). The list returned is the reader's own, reused by its next read.
+    /// </summary>
+    SocketTableRead ReadReusing(Snapshot previous, CancellationToken cancellationToken = default);
+}
+
 /// <summary>A reader that can tell whether one socket is still open without reading the whole table.</summary>
 public interface ISocketLookup
 {

@@ -13,7 +13,7 @@ namespace PortDashboard.Core.Reading;
 /// Elsewhere (no /proc at all) the portable reader is the reader. Not thread-safe, like the readers it wraps.
 /// </para>
 /// </summary>
-public sealed class ReselectingReader : ISocketTableReader, ISocketLookup, IDisposable
+public sealed class ReselectingReader : IReusingSocketTableReader, ISocketLookup, IDisposable
 {
     private readonly string _procRoot;
     private readonly bool _requiresProcRoot;
@@ -46,7 +46,12 @@ public sealed class ReselectingReader : ISocketTableReader, ISocketLookup, IDisp
     /// <summary>How many times a reader was chosen (1 after a good start; each recovery adds one).</summary>
     public int Selections { get; private set; }
 
-    public SocketTableRead Read(CancellationToken cancellationToken = default)
+    public SocketTableRead Read(CancellationToken cancellationToken = default) => Read(null, cancellationToken);
+
+    /// <summary>Reuses unchanged sockets when the reader in use can; reads as <see cref="Read(CancellationToken)"/> otherwise.</summary>
+    public SocketTableRead ReadReusing(Snapshot previous, CancellationToken cancellationToken = default) => Read(previous, cancellationToken);
+
+    private SocketTableRead Read(Snapshot? previous, CancellationToken cancellationToken)
     {
         if (_current is not null && _requiresProcRoot && !ProcNetReader.IsAvailable(_procRoot))
         {
@@ -56,7 +61,9 @@ public sealed class ReselectingReader : ISocketTableReader, ISocketLookup, IDisp
         var reader = _current ?? Select();
         try
         {
-            return reader.Read(cancellationToken);
+            return previous is not null && reader is IReusingSocketTableReader reusing
+                ? reusing.ReadReusing(previous, cancellationToken)
+                : reader.Read(cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {

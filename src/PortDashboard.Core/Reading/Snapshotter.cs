@@ -79,7 +79,7 @@ public sealed class Snapshotter
         var started = Stopwatch.GetTimestamp();
         var takenAt = _time.GetUtcNow();
         var policy = OsPortPolicyReader.Read(_options.ProcRoot);
-        var read = _reader.Read(cancellationToken);
+        var read = _reader is IReusingSocketTableReader reusing ? reusing.ReadReusing(_previous, cancellationToken) : _reader.Read(cancellationToken);
         LastMalformed = read.Malformed;
 
         var status = _resolver is null
@@ -123,11 +123,18 @@ public sealed class Snapshotter
             _nextFullAttribution = now + _options.FullAttributionInterval;
         }
 
-        foreach (var socket in sockets)
+        var span = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(sockets);
+        for (var i = 0; i < span.Length; i++)
         {
-            if (socket.Inode != 0 && attribution.OwnersByInode.TryGetValue(socket.Inode, out var owners))
+            var socket = span[i];
+            var owners = socket.Inode != 0 && attribution.OwnersByInode.TryGetValue(socket.Inode, out var found) ? found : [];
+            if (!socket.IsPublished)
             {
                 socket.AttachOwners(owners);
+            }
+            else if (!SameOwners(socket.Owners, owners))
+            {
+                span[i] = socket.WithOwners(owners); // a previous snapshot's instance: shared, so copied
             }
         }
 
@@ -159,14 +166,17 @@ public sealed class Snapshotter
         };
     }
 
-    /// <summary>Puts the previous snapshot's instance in place of each socket whose every field is unchanged.</summary>
+    /// <summary>
+    /// Puts the previous snapshot's instance in place of each socket whose every field is unchanged (a reader that
+    /// reuses them has done so for most already).
+    /// </summary>
     private void ReuseUnchanged(List<Socket> sockets)
     {
         var previous = _previous;
         var span = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(sockets);
         for (var i = 0; i < span.Length; i++)
         {
-            if (previous.TryGet(span[i], out var before) && Same(before, span[i]))
+            if (!span[i].IsPublished && previous.TryGet(span[i], out var before) && Same(before, span[i]))
             {
                 span[i] = before;
             }
@@ -176,16 +186,22 @@ public sealed class Snapshotter
     /// <summary>Every field equal, owners being the same process instances.</summary>
     private static bool Same(Socket a, Socket b)
     {
-        if (a.Inode != b.Inode || a.State != b.State || a.Protocol != b.Protocol || a.Family != b.Family || a.Uid != b.Uid
-            || a.TransmitQueue != b.TransmitQueue || a.ReceiveQueue != b.ReceiveQueue || a.Local != b.Local || a.Remote != b.Remote
-            || a.Owners.Length != b.Owners.Length)
+        return a.Inode == b.Inode && a.State == b.State && a.Protocol == b.Protocol && a.Family == b.Family && a.Uid == b.Uid
+            && a.TransmitQueue == b.TransmitQueue && a.ReceiveQueue == b.ReceiveQueue && a.Local == b.Local && a.Remote == b.Remote
+            && SameOwners(a.Owners, b.Owners);
+    }
+
+    /// <summary>The same process instances, in the same order.</summary>
+    private static bool SameOwners(ImmutableArray<ProcessInfo> a, ImmutableArray<ProcessInfo> b)
+    {
+        if (a.Length != b.Length)
         {
             return false;
         }
 
-        for (var i = 0; i < a.Owners.Length; i++)
+        for (var i = 0; i < a.Length; i++)
         {
-            if (!ReferenceEquals(a.Owners[i], b.Owners[i]))
+            if (!ReferenceEquals(a[i], b[i]))
             {
                 return false;
             }

@@ -107,6 +107,10 @@ public sealed class Snapshot
         {
             var added = socket.Inode != 0 ? byInode.TryAdd(socket.Inode, socket) : withoutInode.TryAdd(socket.Key, socket);
             duplicates += added ? 0 : 1;
+            if (!socket.IsPublished)
+            {
+                socket.MarkPublished();
+            }
         }
 
         if (duplicates == 0)

@@ -59,7 +59,20 @@ public sealed class Socket
         new(Protocol, Family, Local, Remote, State, Inode, Uid, TransmitQueue, ReceiveQueue, owners);
 
     /// <summary>Sets owners on a socket that is not yet published in a snapshot (avoids a copy per socket).</summary>
-    internal void AttachOwners(ImmutableArray<ProcessInfo> owners) => Owners = owners.IsDefault ? [] : owners;
+    internal void AttachOwners(ImmutableArray<ProcessInfo> owners)
+    {
+        if (IsPublished)
+        {
+            throw new InvalidOperationException($"{this} is part of a snapshot already: copy it with other owners instead");
+        }
+
+        Owners = owners.IsDefault ? [] : owners;
+    }
+
+    /// <summary>Set once the socket is part of a snapshot: it is shared from then on, and other owners need a copy.</summary>
+    internal bool IsPublished { get; private set; }
+
+    internal void MarkPublished() => IsPublished = true;
 
     /// <summary>Whether state or owners differ (the socket's key being equal).</summary>
     public bool DiffersFrom(Socket other)

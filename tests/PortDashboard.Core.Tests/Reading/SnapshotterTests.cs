@@ -167,7 +167,61 @@ public sealed class SnapshotterTests : IDisposable
         Assert.Equal(0, snapshot.MalformedLines);
     }
 
+    [Fact]
+    public void A_socket_a_reader_reuses_from_the_last_snapshot_is_copied_when_its_owners_change_never_changed_in_place()
+    {
+        var reader = new ReusingReader(new ProcNetReader(_tree.Root));
+        var snapshotter = new Snapshotter(
+            reader,
+            new SnapshotterOptions { ProcRoot = _tree.Root, PasswdPath = _tree.PathOf("passwd"), FullAttributionInterval = TimeSpan.Zero },
+            _time);
+        var first = snapshotter.Take(Ct);
+        Assert.Equal(["master", "worker"], Find(first, 5001).Owners.Select(o => o.Name));
+
+        Directory.Delete(_tree.PathOf("200"), recursive: true); // the worker exits: 5001 is the master's alone
+        var second = snapshotter.Take(Ct);
+
+        Assert.True(reader.Reused >= 3, "the reader handed back every unchanged row");
+        Assert.Equal(["master", "worker"], Find(first, 5001).Owners.Select(o => o.Name)); // the first snapshot is untouched
+        Assert.Equal(["master"], Find(second, 5001).Owners.Select(o => o.Name));
+        Assert.NotSame(Find(first, 5001), Find(second, 5001));
+        Assert.Same(Find(first, 5000), Find(second, 5000)); // same owners: the same instance
+        var delta = Delta.Between(first, second);
+        Assert.Equal([5001L], delta.Changed.Select(c => c.After.Inode));
+        Assert.Throws<InvalidOperationException>(() => Find(second, 5000).AttachOwners([]));
+    }
+
     private static Socket Find(Snapshot snapshot, long inode) => Assert.Single(snapshot.Sockets, s => s.Inode == inode);
+
+    /// <summary>Hands back the previous snapshot's instance of every row whose fields are unchanged, as the netlink reader does.</summary>
+    private sealed class ReusingReader(ISocketTableReader inner) : IReusingSocketTableReader
+    {
+        public int Reused { get; private set; }
+
+        public string Name => inner.Name;
+
+        public bool SupportsAttribution => inner.SupportsAttribution;
+
+        public SocketTableRead Read(CancellationToken cancellationToken = default) => inner.Read(cancellationToken);
+
+        public SocketTableRead ReadReusing(Snapshot previous, CancellationToken cancellationToken = default)
+        {
+            var read = inner.Read(cancellationToken);
+            Reused = 0;
+            for (var i = 0; i < read.Sockets.Count; i++)
+            {
+                var socket = read.Sockets[i];
+                if (previous.TryGet(socket, out var before) && before.State == socket.State && before.Uid == socket.Uid
+                    && before.TransmitQueue == socket.TransmitQueue && before.ReceiveQueue == socket.ReceiveQueue)
+                {
+                    read.Sockets[i] = before;
+                    Reused++;
+                }
+            }
+
+            return read;
+        }
+    }
 
     /// <summary>Like the portable reader: sockets without inodes.</summary>
     private sealed class ReaderWithoutInodes : ISocketTableReader

@@ -12,7 +12,7 @@ namespace PortDashboard.Core.Reading.Netlink;
 /// formatting and parsing <c>/proc/net</c> text. Not thread-safe: one caller drives it, reusing one netlink socket
 /// and one receive buffer between polls.
 /// </summary>
-public sealed class NetlinkReader : ISocketTableReader, ISocketLookup, IDisposable
+public sealed class NetlinkReader : IReusingSocketTableReader, ISocketLookup, IDisposable
 {
     private const int ReceiveBufferSize = 256 * 1024;
 
@@ -87,11 +87,28 @@ public sealed class NetlinkReader : ISocketTableReader, ISocketLookup, IDisposab
         }
     }
 
-    public SocketTableRead Read(CancellationToken cancellationToken = default)
+    public SocketTableRead Read(CancellationToken cancellationToken = default) =>
+        Read(new List<Socket>(_expectedSockets + (_expectedSockets / 8)), null, cancellationToken);
+
+    /// <inheritdoc/>
+    public SocketTableRead ReadReusing(Snapshot previous, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(previous);
+        _reused.Clear();
+        return Read(_reused, previous, cancellationToken);
+    }
+
+    /// <summary>The list <see cref="ReadReusing"/> fills at every read: at 100k sockets a new one would be 1 MB of garbage a poll.</summary>
+    private readonly List<Socket> _reused = [];
+
+    /// <summary>What the current read reuses unchanged sockets from (null: none).</summary>
+    private Snapshot? _reuseFrom;
+
+    private SocketTableRead Read(List<Socket> sockets, Snapshot? reuseFrom, CancellationToken cancellationToken)
     {
         var socket = _socket ??= Open();
-        var sockets = new List<Socket>(_expectedSockets + (_expectedSockets / 8));
         var malformed = new MalformedInput();
+        _reuseFrom = reuseFrom;
         StartTrackingClosures();
         try
         {
@@ -115,6 +132,10 @@ public sealed class NetlinkReader : ISocketTableReader, ISocketLookup, IDisposab
             _socket = null;
             socket.Dispose();
             throw;
+        }
+        finally
+        {
+            _reuseFrom = null;
         }
 
         _expectedSockets = sockets.Count;
@@ -183,7 +204,7 @@ public sealed class NetlinkReader : ISocketTableReader, ISocketLookup, IDisposab
 
                         throw new SocketException(error);
                     case var reply when reply == replyType:
-                        var socketRow = SockDiagMessages.DecodeSocket(payload, transport);
+                        var socketRow = SockDiagMessages.DecodeSocket(payload, transport, _reuseFrom);
                         if (socketRow is null)
                         {
                             malformed.Add(source, $"inet_diag_msg of {payload.Length} bytes is shorter than {SockDiagMessages.InetDiagMessageLength}", payload);

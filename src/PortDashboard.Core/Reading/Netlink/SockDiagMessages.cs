@@ -98,7 +98,13 @@ internal static class SockDiagMessages
         message.Length < InetDiagMessageLength ? null : BinaryPrimitives.ReadUInt32LittleEndian(message[68..]);
 
     /// <summary>Decodes one inet_diag_msg into a Socket, matching what /proc/net reports for the same socket.</summary>
-    public static Socket? DecodeSocket(ReadOnlySpan<byte> message, TransportProtocol protocol)
+    public static Socket? DecodeSocket(ReadOnlySpan<byte> message, TransportProtocol protocol) => DecodeSocket(message, protocol, null);
+
+    /// <summary>
+    /// Decodes one inet_diag_msg; a socket of <paramref name="reuseFrom"/> with every field equal is returned instead of
+    /// a new one (no allocation). Null when the message is too short.
+    /// </summary>
+    public static Socket? DecodeSocket(ReadOnlySpan<byte> message, TransportProtocol protocol, Snapshot? reuseFrom)
     {
         if (message.Length < InetDiagMessageLength)
         {
@@ -124,16 +130,16 @@ internal static class SockDiagMessages
             transmitQueue = 0;
         }
 
-        return new Socket(
-            protocol,
-            family,
-            new Endpoint(source, sourcePort),
-            new Endpoint(destination, destinationPort),
-            state,
-            inode,
-            (int)uid,
-            transmitQueue,
-            receiveQueue);
+        var local = new Endpoint(source, sourcePort);
+        var remote = new Endpoint(destination, destinationPort);
+        if (reuseFrom is not null && reuseFrom.TryGet(new SocketKey(protocol, local, remote, inode), out var before)
+            && before.State == state && before.Family == family && before.Uid == (int)uid
+            && before.TransmitQueue == transmitQueue && before.ReceiveQueue == receiveQueue)
+        {
+            return before;
+        }
+
+        return new Socket(protocol, family, local, remote, state, inode, (int)uid, transmitQueue, receiveQueue);
     }
 
     private static NetAddress ReadAddress(ReadOnlySpan<byte> bytes, IpVersion family) =>

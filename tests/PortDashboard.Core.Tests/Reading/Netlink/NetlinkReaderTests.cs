@@ -127,6 +127,34 @@ public sealed class NetlinkReaderTests : IDisposable
     }
 
     [Fact]
+    public async Task A_reusing_read_hands_back_the_last_snapshots_instance_of_each_unchanged_socket()
+    {
+        using var netlink = NetlinkReader.TryCreate(out var whyNot) ?? throw new InvalidOperationException(whyNot);
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        _open.Add(listener.Server);
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        using var client = new System.Net.Sockets.Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), Ct);
+        using var accepted = await listener.AcceptSocketAsync(Ct);
+        var previous = new Snapshot([.. netlink.Read(Ct).Sockets], DateTimeOffset.UtcNow, TimeSpan.Zero, "netlink", AttributionStatus.Unavailable("test"), Core.Ports.OsPortPolicy.LinuxDefault, "test");
+
+        client.Send("unread"u8); // the accepted end's receive queue grows: a changed row
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        List<Socket> again;
+        do
+        {
+            again = netlink.ReadReusing(previous, Ct).Sockets;
+        }
+        while (again.Single(s => s.State == SocketState.Established && s.Local.Port == port).ReceiveQueue == 0 && DateTime.UtcNow < deadline);
+
+        Assert.Same(previous.Sockets.Single(s => s.State == SocketState.Listen && s.Local.Port == port), again.Single(s => s.State == SocketState.Listen && s.Local.Port == port));
+        var receiving = again.Single(s => s.State == SocketState.Established && s.Local.Port == port);
+        Assert.Equal(6, receiving.ReceiveQueue);
+        Assert.NotSame(previous.Sockets.Single(s => s.State == SocketState.Established && s.Local.Port == port), receiving);
+    }
+
+    [Fact]
     public void A_reader_told_not_to_track_closures_says_it_cannot_tell()
     {
         using var netlink = new NetlinkReader { TracksClosures = false };
