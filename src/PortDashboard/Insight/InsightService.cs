@@ -195,6 +195,7 @@ public sealed class InsightService : BackgroundService
         {
             _classifier.Learn(delta.Added, snapshot.PortPolicy);
             _classifier.Learn(delta.Changed.Select(c => c.After), snapshot.PortPolicy);
+            _classifier.LearnOrphans(delta, _live);
         }
 
         var shortLived = closed.Where(c => c.ShortLived).ToList();

@@ -21,17 +21,21 @@ public sealed class ClosedSocketClassifierTests
     {
         var classifier = new ClosedSocketClassifier();
         var open = Tcp("10.0.0.1:40001", "10.0.0.5:5432", SocketState.Established, Api);
-        classifier.Learn([open], Core.Ports.OsPortPolicy.LinuxDefault);
-        // By the next poll its process closed it: an orphan in FIN-WAIT-2, no owner, inode 0.
+        var other = Tcp("10.0.0.1:40009", "10.0.0.5:5432", SocketState.Established, Api);
+        // By the next poll its process closed it: an orphan in FIN-WAIT-2, no owner, inode 0. The other one just closed.
         var orphan = Tcp("10.0.0.1:40001", "10.0.0.5:5432", SocketState.FinWait2);
+        var (before, after) = (Snapshot(T0, open, other), Snapshot(T0.AddSeconds(1), orphan));
+        var live = LiveConnections.Of(before);
+        live.Apply(Delta.Between(before, after));
+        classifier.LearnOrphans(Delta.Between(before, after), live);
+        Assert.Equal(1, classifier.RememberedOrphans); // the orphan's owner only
 
-        var previous = LiveConnections.Of(Snapshot(T0, orphan));
         var destroyed = Destroyed("10.0.0.1:40001", "10.0.0.5:5432");
-
-        var closed = classifier.Classify(destroyed, previous.Full(destroyed.Socket), LiveConnections.Of(Snapshot(T0.AddSeconds(1))), Policy);
+        var closed = classifier.Classify(destroyed, live.Full(destroyed.Socket), LiveConnections.Of(Snapshot(T0.AddSeconds(2))), Policy);
 
         Assert.False(closed.ShortLived);
         Assert.Equal((Api, OwnerSource.Seen), (closed.Owner, closed.OwnerSource));
+        Assert.Equal(0, classifier.RememberedOrphans); // destroyed: forgotten
     }
 
     [Fact]

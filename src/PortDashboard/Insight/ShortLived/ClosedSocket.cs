@@ -32,9 +32,9 @@ public sealed record ClosedSocket(Socket Socket, DateTimeOffset SeenAt, bool Sho
 
 /// <summary>
 /// Decides, for the sockets the kernel reported destroyed since the previous poll, whether a snapshot showed them open
-/// (the previous or the current one: a connection closing now was open then) and who held them. Remembers the owners
-/// seen per connection (a closing socket is often an orphan by the next poll) and the last one toward each
-/// destination (the likely owner of a short-lived one). Used by the one insight loop only.
+/// (the previous or the current one: a connection closing now was open then) and who held them. Remembers the owner of
+/// each connection that became an orphan (closed by its process, not yet destroyed: the snapshots show it without owner)
+/// and the last owner toward each destination (the likely owner of a short-lived one). Used by the one insight loop only.
 /// </summary>
 internal sealed class ClosedSocketClassifier
 {
@@ -43,7 +43,7 @@ internal sealed class ClosedSocketClassifier
     private readonly Dictionary<Destination, ProcessInfo> _lastOwnerByDestination = [];
     private readonly Dictionary<FourTuple, ProcessInfo> _ownerByConnection = [];
 
-    /// <summary>Remembers the owners of the sockets a delta added (a closing socket is often an orphan by then: no owner).</summary>
+    /// <summary>Remembers the last owner toward each destination of the sockets a delta added or changed.</summary>
     public void Learn(IEnumerable<Socket> added, OsPortPolicy policy)
     {
         foreach (var socket in added)
@@ -53,12 +53,6 @@ internal sealed class ClosedSocketClassifier
                 continue;
             }
 
-            if (_ownerByConnection.Count >= MaxRememberedConnections)
-            {
-                _ownerByConnection.Clear(); // bounded: start remembering afresh
-            }
-
-            _ownerByConnection[FourTuple.Of(socket)] = socket.Owners[0];
             if (OpeningRateTracker.DestinationOf(socket, policy) is { } destination)
             {
                 if (_lastOwnerByDestination.Count >= MaxRememberedDestinations && !_lastOwnerByDestination.ContainsKey(destination))
@@ -71,6 +65,44 @@ internal sealed class ClosedSocketClassifier
         }
     }
 
+    /// <summary>
+    /// Remembers the owner of each connection a delta turned into an orphan: a socket with owners that left the table
+    /// (or lost them) while <paramref name="live"/> (the connections after the delta) holds its four-tuple without owner.
+    /// Only those: remembering every connection's owner took tens of megabytes at 100,000 sockets.
+    /// </summary>
+    public void LearnOrphans(Delta delta, LiveConnections live)
+    {
+        ArgumentNullException.ThrowIfNull(delta);
+        ArgumentNullException.ThrowIfNull(live);
+        foreach (var socket in delta.Removed)
+        {
+            RememberIfOrphaned(socket, live);
+        }
+
+        foreach (var change in delta.Changed)
+        {
+            RememberIfOrphaned(change.Before, live);
+        }
+    }
+
+    private void RememberIfOrphaned(Socket before, LiveConnections live)
+    {
+        if (before.Owners.IsEmpty || before.Remote.IsUnspecified || live.Full(before) is not { Owners.IsEmpty: true })
+        {
+            return;
+        }
+
+        if (_ownerByConnection.Count >= MaxRememberedConnections)
+        {
+            _ownerByConnection.Clear(); // bounded: start remembering afresh
+        }
+
+        _ownerByConnection[FourTuple.Of(before)] = before.Owners[0];
+    }
+
+    /// <summary>Connections whose owner is remembered because they became orphans, not yet seen destroyed.</summary>
+    public int RememberedOrphans => _ownerByConnection.Count;
+
     /// <param name="destroyed">The socket the kernel reported destroyed.</param>
     /// <param name="seen">The open socket a snapshot showed with its four-tuple (the previous poll's or this one's), if any.</param>
     /// <param name="live">The connections as of this poll (for the listener that accepted it).</param>
@@ -81,7 +113,7 @@ internal sealed class ClosedSocketClassifier
         var socket = destroyed.Socket;
         if (seen is not null)
         {
-            var owner = seen.Owners.IsEmpty ? _ownerByConnection.GetValueOrDefault(FourTuple.Of(socket)) : seen.Owners[0];
+            var owner = seen.Owners.IsEmpty ? OrphanOwner(socket) : seen.Owners[0];
             return new ClosedSocket(socket, destroyed.SeenAt, false, owner, owner is null ? OwnerSource.None : OwnerSource.Seen);
         }
 
@@ -98,4 +130,7 @@ internal sealed class ClosedSocketClassifier
 
         return new ClosedSocket(socket, destroyed.SeenAt, true, null, OwnerSource.None);
     }
+
+    /// <summary>The remembered owner of a destroyed orphan, forgotten now: its four-tuple is free for a new connection.</summary>
+    private ProcessInfo? OrphanOwner(Socket socket) => _ownerByConnection.Remove(FourTuple.Of(socket), out var owner) ? owner : null;
 }
