@@ -108,6 +108,24 @@ public sealed class HistoryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_udp_socket_that_connects_keeps_its_inode_under_a_new_key_a_new_life_and_the_old_one_dies()
+    {
+        var unconnected = Udp("10.0.0.1:5353", "*:*", Api);
+        var connected = new Socket(unconnected.Protocol, unconnected.Family, unconnected.Local, Endpoint("10.0.0.9:53"), SocketState.Established, unconnected.Inode, unconnected.Uid, owners: [Api]);
+        await Poll(T0, null, unconnected);
+        await Poll(T0.AddSeconds(1), null, connected); // the delta adds the new key before it removes the old one
+        await Poll(T0.AddSeconds(2), null, connected.With(SocketState.Established, Worker));
+        await Poll(T0.AddSeconds(3), null);
+        await _writer.FlushAsync(Ct);
+
+        Assert.Equal(["10.0.0.1:5353>*:*"], await AliveAt(T0.AddSeconds(0.5)));
+        Assert.Equal(["10.0.0.1:5353>10.0.0.9:53"], await AliveAt(T0.AddSeconds(1.5)));
+        Assert.Equal(["10.0.0.1:5353>10.0.0.9:53"], await AliveAt(T0.AddSeconds(2.5)));
+        Assert.Empty(await AliveAt(T0.AddSeconds(3)));
+        Assert.Equal(0, _recorder.AliveCount);
+    }
+
+    [Fact]
     public async Task Lifetimes_are_bucketed_per_process_and_counts_kept_per_minute()
     {
         var listener = Listener("0.0.0.0:8080", Api);

@@ -12,7 +12,7 @@ namespace PortDashboard.Insight.History;
 /// </summary>
 internal sealed class HistoryRecorder(HistoryWriter writer, HistoryResume resume)
 {
-    private readonly Dictionary<SocketKey, Alive> _alive = [];
+    private readonly AliveSockets _alive = new();
     private long _nextId = resume.NextId;
     private bool _started;
 
@@ -51,7 +51,7 @@ internal sealed class HistoryRecorder(HistoryWriter writer, HistoryResume resume
                 {
                     if (_alive.TryGetValue(change.After.Key, out var alive))
                     {
-                        _alive[change.After.Key] = alive with { Latest = change.After };
+                        _alive.Set(change.After.Key, alive with { Latest = change.After });
                     }
                 }
             }
@@ -75,7 +75,7 @@ internal sealed class HistoryRecorder(HistoryWriter writer, HistoryResume resume
         {
             if (open.Remove(socket.Key, out var row))
             {
-                _alive[socket.Key] = new Alive(row.Id, socket, OwnerKnown: true); // still open: the same life goes on
+                _alive.Set(socket.Key, new Alive(row.Id, socket, OwnerKnown: true)); // still open: the same life goes on
             }
             else
             {
@@ -93,16 +93,16 @@ internal sealed class HistoryRecorder(HistoryWriter writer, HistoryResume resume
 
     private async ValueTask ReconcileAsync(Snapshot snapshot, CancellationToken cancellationToken)
     {
-        foreach (var (key, alive) in _alive.Where(pair => !snapshot.TryGet(pair.Key, out _)).ToList())
+        foreach (var alive in _alive.All().Where(alive => !snapshot.TryGet(alive.Latest.Key, out _)).ToList())
         {
-            await DiedAsync(key, alive.Latest, snapshot.TakenAt, cancellationToken);
+            await DiedAsync(alive.Latest.Key, alive.Latest, snapshot.TakenAt, cancellationToken);
         }
 
         foreach (var socket in snapshot.Sockets)
         {
             if (_alive.TryGetValue(socket.Key, out var alive))
             {
-                _alive[socket.Key] = alive with { Latest = socket };
+                _alive.Set(socket.Key, alive with { Latest = socket });
             }
             else
             {
@@ -141,4 +141,68 @@ internal sealed class HistoryRecorder(HistoryWriter writer, HistoryResume resume
     /// <param name="Latest">The socket as last seen (state, owners).</param>
     /// <param name="OwnerKnown">Whether the row has an owner already.</param>
     private readonly record struct Alive(long Id, Socket Latest, bool OwnerKnown);
+
+    /// <summary>
+    /// The sockets alive, by key, stored by inode where they have one (a long key: at 100,000 sockets a dictionary keyed
+    /// by the 80-byte <see cref="SocketKey"/> took 17.5 MB). A socket whose inode another key holds (a UDP socket that
+    /// connected: a new key, the same inode, born before the old key dies) waits in the keyed dictionary.
+    /// </summary>
+    private sealed class AliveSockets
+    {
+        private readonly Dictionary<long, Alive> _byInode = [];
+        private readonly Dictionary<SocketKey, Alive> _byKey = [];
+
+        public int Count => _byInode.Count + _byKey.Count;
+
+        public bool TryGetValue(SocketKey key, out Alive alive)
+        {
+            if (key.Inode != 0 && _byInode.TryGetValue(key.Inode, out alive) && alive.Latest.Key == key)
+            {
+                return true;
+            }
+
+            return _byKey.TryGetValue(key, out alive);
+        }
+
+        public bool TryAdd(SocketKey key, Alive alive)
+        {
+            if (TryGetValue(key, out _))
+            {
+                return false;
+            }
+
+            if (key.Inode == 0 || !_byInode.TryAdd(key.Inode, alive))
+            {
+                _byKey.Add(key, alive);
+            }
+
+            return true;
+        }
+
+        /// <summary>Adds or replaces.</summary>
+        public void Set(SocketKey key, Alive alive)
+        {
+            if (key.Inode != 0 && _byInode.TryGetValue(key.Inode, out var there) && there.Latest.Key == key)
+            {
+                _byInode[key.Inode] = alive;
+            }
+            else if (_byKey.ContainsKey(key) || !TryAdd(key, alive))
+            {
+                _byKey[key] = alive;
+            }
+        }
+
+        public bool Remove(SocketKey key, out Alive alive)
+        {
+            if (key.Inode != 0 && _byInode.TryGetValue(key.Inode, out alive) && alive.Latest.Key == key)
+            {
+                _byInode.Remove(key.Inode);
+                return true;
+            }
+
+            return _byKey.Remove(key, out alive);
+        }
+
+        public IEnumerable<Alive> All() => _byInode.Values.Concat(_byKey.Values);
+    }
 }
