@@ -102,6 +102,7 @@ public static class PortDashboardHosting
                     AttributeOwners = options.AttributeOwners,
                     IncludeCommandLine = options.ShowCommandLine,
                     FullAttributionInterval = options.FullAttributionInterval,
+                    FullAttributionAfterPublish = true, // the snapshot service runs it once the snapshot is out
                 },
                 provider.GetRequiredService<TimeProvider>());
         });

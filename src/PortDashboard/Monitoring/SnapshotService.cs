@@ -111,6 +111,16 @@ public sealed class SnapshotService : BackgroundService
             _sequence = delta.Sequence;
             _previous = current;
             OnReadSucceeded(current, delta);
+
+            // The full attribution scan, when due, runs now that the snapshot is out: polls publish at incremental speed.
+            try
+            {
+                _snapshotter.RunDueFullAttribution(stoppingToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException && e is not OutOfMemoryException)
+            {
+                _logger.LogWarning(e, "The full attribution scan after snapshot {Sequence} failed; the next one starts over", _sequence);
+            }
         }
         finally
         {

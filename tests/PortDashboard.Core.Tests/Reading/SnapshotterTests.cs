@@ -191,6 +191,47 @@ public sealed class SnapshotterTests : IDisposable
         Assert.Throws<InvalidOperationException>(() => Find(second, 5000).AttachOwners([]));
     }
 
+    [Fact]
+    public void A_full_scan_left_for_after_publishing_runs_when_asked_and_its_correction_shows_in_the_next_snapshot()
+    {
+        var snapshotter = Core.Reading.Snapshotter.CreateDefault(
+            new SnapshotterOptions { ProcRoot = _tree.Root, PasswdPath = _tree.PathOf("passwd"), FullAttributionAfterPublish = true },
+            _time);
+        snapshotter.Take(Ct);
+        Assert.True(snapshotter.LastAttributionScan!.Value.Full, "the first snapshot has nothing to start from");
+        Assert.False(snapshotter.RunDueFullAttribution(Ct), "not due: it just ran");
+
+        // The worker closes its descriptor of 5001 and lives on: only a full scan sees that.
+        File.Delete(_tree.PathOf("200", "fd", "3"));
+        _time.Advance(TimeSpan.FromSeconds(11));
+        var due = snapshotter.Take(Ct);
+
+        Assert.False(snapshotter.LastAttributionScan!.Value.Full, "the due full scan waits for after publishing");
+        Assert.Equal(["master", "worker"], Find(due, 5001).Owners.Select(o => o.Name));
+        Assert.True(snapshotter.RunDueFullAttribution(Ct));
+        Assert.True(snapshotter.LastAttributionScan!.Value.Full);
+        Assert.False(snapshotter.RunDueFullAttribution(Ct), "once per interval");
+
+        var next = snapshotter.Take(Ct);
+        Assert.Equal(["master"], Find(next, 5001).Owners.Select(o => o.Name));
+        Assert.False(snapshotter.LastAttributionScan!.Value.Full);
+    }
+
+    [Fact]
+    public void Without_after_publishing_a_due_full_scan_runs_inside_the_snapshot()
+    {
+        var snapshotter = Snapshotter();
+        snapshotter.Take(Ct);
+        File.Delete(_tree.PathOf("200", "fd", "3"));
+        _time.Advance(TimeSpan.FromSeconds(11));
+
+        var due = snapshotter.Take(Ct);
+
+        Assert.True(snapshotter.LastAttributionScan!.Value.Full);
+        Assert.Equal(["master"], Find(due, 5001).Owners.Select(o => o.Name));
+        Assert.False(snapshotter.RunDueFullAttribution(Ct), "nothing left for after publishing");
+    }
+
     private static Socket Find(Snapshot snapshot, long inode) => Assert.Single(snapshot.Sockets, s => s.Inode == inode);
 
     /// <summary>Hands back the previous snapshot's instance of every row whose fields are unchanged, as the netlink reader does.</summary>
