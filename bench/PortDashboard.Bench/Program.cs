@@ -2,7 +2,7 @@ using PortDashboard.Bench;
 
 // PortDashboard's benchmark harness; bench/run.sh runs every part on tables the load generator opens.
 //
-//   PortDashboard.Bench [times] [--runs 15] [--max-seconds 20] [--skip-slow] [--tick-ms 1000]
+//   PortDashboard.Bench [times] [--runs 15] [--max-seconds 20] [--skip-slow] [--tick-ms 1000] [--tick-runs 11]
 //       Times PortDashboard's snapshot against ss, lsof, netstat and cat /proc/net/tcp* on the SAME socket table,
 //       in the same run, and prints each ratio.
 //   PortDashboard.Bench ticks [--ticks 30] [--tick-ms 1000]

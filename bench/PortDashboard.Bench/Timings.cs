@@ -18,6 +18,10 @@ internal static partial class Timings
         var runs = args.Int("runs", 15);
         var maxSeconds = args.Double("max-seconds", 20);
         var tickMs = args.Int("tick-ms", 1000);
+
+        // The rows on a tick are cheap even at 100k (a snapshot or ss -tan a second): they take their own count, since
+        // --runs is kept low there for lsof, netstat and ss -tanp, which take seconds each.
+        var tickRuns = args.Int("tick-runs", 11);
         var skipSlow = args.Flag("skip-slow");
         var results = new List<(string Name, double Milliseconds, double CpuMilliseconds, int Runs, string Note)>();
 
@@ -81,7 +85,7 @@ internal static partial class Timings
             var delta = Delta.Between(previous, snapshot);
             previous = snapshot;
             return $"{Describe(steady, snapshot)}; delta +{delta.Added.Length} -{delta.Removed.Length} ~{delta.Changed.Length}; {allocated / 1048576.0:F1} MB allocated";
-        }, pauseMs: tickMs, maxRuns: Math.Min(runs, 11));
+        }, pauseMs: tickMs, maxRuns: tickRuns);
 
         // The diff the snapshot service runs after each snapshot (the key indexes of both built fresh, as in the service).
         var diffs = new List<double>();
@@ -101,7 +105,7 @@ internal static partial class Timings
         Console.Error.WriteLine($"  {"Delta.Between two consecutive snapshots",-52} {diffs[diffs.Count / 2],10:F1} ms");
 
         Record("ss -tan", () => Command("ss", "-tan"));
-        Record($"ss -tan, {tickMs} ms tick", () => Command("ss", "-tan"), pauseMs: tickMs, maxRuns: Math.Min(runs, 11));
+        Record($"ss -tan, {tickMs} ms tick", () => Command("ss", "-tan"), pauseMs: tickMs, maxRuns: tickRuns);
         Record("ss -tanp", () => Command("ss", "-tanp"));
         Record("cat /proc/net/tcp /proc/net/tcp6", () => Command("cat", "/proc/net/tcp /proc/net/tcp6"));
         if (!skipSlow)

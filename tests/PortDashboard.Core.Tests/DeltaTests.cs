@@ -119,4 +119,52 @@ public class DeltaTests
 
         Assert.Single(delta.Added);
     }
+
+    [Fact]
+    public void Shared_instances_in_shifted_order_give_the_same_delta_as_comparing_by_key()
+    {
+        // As the snapshotter makes them: unchanged sockets are the previous snapshot's instances, the dump's order moves
+        // by a few places as sockets come and go, some sockets change, and the order may also be shuffled outright.
+        var random = new Random(5);
+        for (var round = 0; round < 200; round++)
+        {
+            var before = Enumerable.Range(0, random.Next(0, 60))
+                .Select(i => Tcp("127.0.0.1", 10_000 + i, "127.0.0.1", 80, SocketState.Established, 1_000 + i))
+                .ToList();
+            var after = new List<Socket>();
+            var nextInode = 5_000;
+            foreach (var socket in before)
+            {
+                switch (random.Next(10))
+                {
+                    case 0:
+                        break; // closed
+                    case 1:
+                        after.Add(Tcp("127.0.0.1", socket.Local.Port, "127.0.0.1", 80, SocketState.CloseWait, socket.Inode)); // changed
+                        break;
+                    case 2:
+                        after.Add(socket);
+                        after.Add(Tcp("127.0.0.2", nextInode, "127.0.0.1", 80, SocketState.Established, nextInode++)); // opened
+                        break;
+                    default:
+                        after.Add(socket);
+                        break;
+                }
+            }
+
+            if (round % 4 == 3)
+            {
+                random.Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(after));
+            }
+
+            var (a, b) = (Snap(T0, [.. before]), Snap(T0.AddSeconds(1), [.. after]));
+            var delta = Delta.Between(a, b);
+
+            var beforeKeys = before.Select(s => s.Key).ToHashSet();
+            var afterKeys = after.Select(s => s.Key).ToHashSet();
+            Assert.Equal(after.Where(s => !beforeKeys.Contains(s.Key)).Select(s => s.Inode).Order(), delta.Added.Select(s => s.Inode).Order());
+            Assert.Equal(before.Where(s => !afterKeys.Contains(s.Key)).Select(s => s.Inode).Order(), delta.Removed.Select(s => s.Inode).Order());
+            Assert.Equal(after.Where(s => s.State == SocketState.CloseWait).Select(s => s.Inode).Order(), delta.Changed.Select(c => c.After.Inode).Order());
+        }
+    }
 }

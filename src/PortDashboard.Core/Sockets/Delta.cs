@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Immutable;
 
 namespace PortDashboard.Core.Sockets;
@@ -27,29 +28,55 @@ public sealed record Delta(
         ArgumentNullException.ThrowIfNull(previous);
         ArgumentNullException.ThrowIfNull(current);
 
-        var added = ImmutableArray.CreateBuilder<Socket>();
-        var changed = ImmutableArray.CreateBuilder<SocketChange>();
-        foreach (var socket in current.Sockets)
+        // The snapshotter puts the previous snapshot's instance in place of every unchanged socket, and the kernel lists
+        // in the same order poll after poll: most sockets are found, by reference, at or just after a cursor walking the
+        // previous snapshot's array. Those are marked present; the rest go through the indexes.
+        var before = previous.Sockets;
+        var present = ArrayPool<bool>.Shared.Rent(before.Length);
+        Array.Clear(present, 0, before.Length);
+        try
         {
-            if (!previous.TryGet(socket, out var before))
+            var added = ImmutableArray.CreateBuilder<Socket>();
+            var changed = ImmutableArray.CreateBuilder<SocketChange>();
+            var cursor = 0;
+            foreach (var socket in current.Sockets)
             {
-                added.Add(socket);
-            }
-            else if (!ReferenceEquals(before, socket) && before.DiffersFrom(socket))
-            {
-                changed.Add(new SocketChange(before, socket));
-            }
-        }
+                var end = Math.Min(cursor + SnapshotCursor.Lookahead, before.Length);
+                var at = -1;
+                for (var i = cursor; i < end && at < 0; i++)
+                {
+                    at = ReferenceEquals(before[i], socket) ? i : -1;
+                }
 
-        var removed = ImmutableArray.CreateBuilder<Socket>();
-        foreach (var socket in previous.Sockets)
+                if (at >= 0)
+                {
+                    present[at] = true;
+                    cursor = at + 1;
+                }
+                else if (!previous.TryGet(socket, out var earlier))
+                {
+                    added.Add(socket);
+                }
+                else if (!ReferenceEquals(earlier, socket) && earlier.DiffersFrom(socket))
+                {
+                    changed.Add(new SocketChange(earlier, socket));
+                }
+            }
+
+            var removed = ImmutableArray.CreateBuilder<Socket>();
+            for (var i = 0; i < before.Length; i++)
+            {
+                if (!present[i] && !current.Contains(before[i]))
+                {
+                    removed.Add(before[i]);
+                }
+            }
+
+            return new Delta(0, previous.TakenAt, current.TakenAt, added.DrainToImmutable(), removed.DrainToImmutable(), changed.DrainToImmutable());
+        }
+        finally
         {
-            if (!current.Contains(socket))
-            {
-                removed.Add(socket);
-            }
+            ArrayPool<bool>.Shared.Return(present);
         }
-
-        return new Delta(0, previous.TakenAt, current.TakenAt, added.DrainToImmutable(), removed.DrainToImmutable(), changed.DrainToImmutable());
     }
 }

@@ -102,13 +102,13 @@ public sealed class NetlinkReader : IReusingSocketTableReader, ISocketLookup, ID
     private readonly List<Socket> _reused = [];
 
     /// <summary>What the current read reuses unchanged sockets from (null: none).</summary>
-    private Snapshot? _reuseFrom;
+    private SnapshotCursor? _reuseFrom;
 
     private SocketTableRead Read(List<Socket> sockets, Snapshot? reuseFrom, CancellationToken cancellationToken)
     {
         var socket = _socket ??= Open();
         var malformed = new MalformedInput();
-        _reuseFrom = reuseFrom;
+        _reuseFrom = reuseFrom is null ? null : new SnapshotCursor(reuseFrom);
         StartTrackingClosures();
         try
         {

@@ -104,7 +104,7 @@ internal static class SockDiagMessages
     /// Decodes one inet_diag_msg; a socket of <paramref name="reuseFrom"/> with every field equal is returned instead of
     /// a new one (no allocation). Null when the message is too short.
     /// </summary>
-    public static Socket? DecodeSocket(ReadOnlySpan<byte> message, TransportProtocol protocol, Snapshot? reuseFrom)
+    public static Socket? DecodeSocket(ReadOnlySpan<byte> message, TransportProtocol protocol, SnapshotCursor? reuseFrom)
     {
         if (message.Length < InetDiagMessageLength)
         {
