@@ -91,4 +91,31 @@ public class SnapshotTests
         Assert.NotEqual(key, key with { Remote = key.Remote with { Address = NetAddress.FromIPv4(0x7F000002) } });
         Assert.NotEqual(key, key with { Protocol = TransportProtocol.Udp });
     }
+
+    [Fact]
+    public void A_table_of_100k_sockets_indexed_in_shards_finds_every_socket_and_keeps_the_first_of_each_twin()
+    {
+        // Inodes in a run, as the kernel hands them out, and 30k TIME_WAIT sockets (inode 0) told apart by their ports.
+        var sockets = new List<Socket>();
+        for (var i = 0; i < 100_000; i++)
+        {
+            sockets.Add(Tcp(1024 + (i % 60_000), 7_000_000 + i));
+        }
+
+        for (var i = 0; i < 30_000; i++)
+        {
+            sockets.Add(new Socket(TransportProtocol.Tcp, IpVersion.IPv4, new Endpoint(NetAddress.FromIPv4(0x7F000002), 20_000 + (i % 40_000)),
+                new Endpoint(NetAddress.FromIPv4(0x7F000003), 1 + (i / 40_000)), SocketState.TimeWait, 0, 0));
+        }
+
+        var twins = new[] { Tcp(sockets[5].Local.Port, sockets[5].Inode), Tcp(sockets[99_999].Local.Port, sockets[99_999].Inode) };
+        var snapshot = Snap([.. sockets, .. twins]);
+
+        Assert.Equal(sockets, snapshot.Sockets);
+        Assert.All(sockets, s => Assert.True(snapshot.TryGet(s.Key, out var found) && ReferenceEquals(found, s), $"{s}"));
+        Assert.True(snapshot.TryGet(twins[1], out var first) && ReferenceEquals(first, sockets[99_999]));
+        Assert.False(snapshot.Contains(Tcp(1024, 9_999_999)));
+        Assert.False(snapshot.Contains(new Socket(TransportProtocol.Tcp, IpVersion.IPv4, new Endpoint(NetAddress.FromIPv4(0x7F000002), 20_000),
+            new Endpoint(NetAddress.FromIPv4(0x7F000003), 9), SocketState.TimeWait, 0, 0)));
+    }
 }
