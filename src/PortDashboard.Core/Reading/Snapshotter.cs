@@ -122,8 +122,12 @@ public sealed class Snapshotter
             }
         }
 
-        var due = _options.FullAttributionInterval <= TimeSpan.Zero || _nextFullAttribution is not { } next || now >= next;
-        var fullScan = due && (!_options.FullAttributionAfterPublish || _nextFullAttribution is null || _options.FullAttributionInterval <= TimeSpan.Zero);
+        var everyPoll = _options.FullAttributionInterval <= TimeSpan.Zero;
+        var first = _nextFullAttribution is null;
+        var due = everyPoll || first || now >= _nextFullAttribution;
+
+        // A due full scan runs here unless the caller runs it after publishing; the first one, with nothing known, always here.
+        var fullScan = due && (!_options.FullAttributionAfterPublish || first || everyPoll);
         _fullAttributionDue = due && !fullScan;
         var lookup = _reader as ISocketLookup;
         var isOpen = lookup is null ? null : IsOpenIn(sockets, lookup);

@@ -35,6 +35,9 @@ public sealed class NetlinkReader : IReusingSocketTableReader, ISocketLookup, ID
     private DestroyedCookies? _destroyed;
     private bool _destroyedTried;
 
+    /// <summary>Set by the first <see cref="CollectClosedSinceRead"/>: a reader nobody asks (no attribution) keeps no cookies.</summary>
+    private bool _closuresAsked;
+
     /// <summary>The cookie and inode of each socket with an inode in the last read, in dump order (kept only with <see cref="_destroyed"/>).</summary>
     private readonly List<(ulong Cookie, long Inode)> _cookies = [];
 
@@ -44,7 +47,8 @@ public sealed class NetlinkReader : IReusingSocketTableReader, ISocketLookup, ID
 
     /// <summary>
     /// Whether the reader subscribes to the kernel's socket-destroy notifications (needs CAP_NET_ADMIN) to tell which
-    /// sockets of a read closed since (<see cref="CollectClosedSinceRead"/>). On by default.
+    /// sockets of a read closed since (<see cref="CollectClosedSinceRead"/>). On by default; the subscription starts at
+    /// the first read after the first question, so a reader used without attribution pays nothing for it.
     /// </summary>
     public bool TracksClosures { get; init; } = true;
 
@@ -232,7 +236,7 @@ public sealed class NetlinkReader : IReusingSocketTableReader, ISocketLookup, ID
     /// </summary>
     private void StartTrackingClosures()
     {
-        if (TracksClosures && !_destroyedTried)
+        if (TracksClosures && _closuresAsked && !_destroyedTried)
         {
             _destroyedTried = true;
             _destroyed = DestroyedCookies.TryOpen(out var whyNot);
@@ -258,6 +262,7 @@ public sealed class NetlinkReader : IReusingSocketTableReader, ISocketLookup, ID
     public bool CollectClosedSinceRead(ISet<long> inodes)
     {
         ArgumentNullException.ThrowIfNull(inodes);
+        _closuresAsked = true;
         if (_destroyed is null)
         {
             return false;

@@ -34,12 +34,7 @@ internal static class SockDiagMessages
     /// <summary>Writes a SOCK_DIAG_BY_FAMILY dump request for every state of one family and protocol.</summary>
     public static void WriteDumpRequest(Span<byte> buffer, byte family, byte protocol, uint sequence)
     {
-        buffer[..RequestLength].Clear();
-        BinaryPrimitives.WriteUInt32LittleEndian(buffer, RequestLength);
-        BinaryPrimitives.WriteUInt16LittleEndian(buffer[4..], SockDiagByFamily);
-        BinaryPrimitives.WriteUInt16LittleEndian(buffer[6..], NlmFRequest | NlmFDump);
-        BinaryPrimitives.WriteUInt32LittleEndian(buffer[8..], sequence);
-        var request = buffer[NetlinkHeaderLength..];
+        var request = WriteDumpHeader(buffer, RequestLength, SockDiagByFamily, sequence);
         request[0] = family;
         request[1] = protocol;
         request[2] = 0; // no extensions: the base message has all we show
@@ -49,6 +44,17 @@ internal static class SockDiagMessages
         BinaryPrimitives.WriteUInt32LittleEndian(request[52..], uint.MaxValue);
     }
 
+    /// <summary>Clears <paramref name="length"/> bytes and writes a dump request's netlink header; returns the request body.</summary>
+    private static Span<byte> WriteDumpHeader(Span<byte> buffer, int length, ushort type, uint sequence)
+    {
+        buffer[..length].Clear();
+        BinaryPrimitives.WriteUInt32LittleEndian(buffer, (uint)length);
+        BinaryPrimitives.WriteUInt16LittleEndian(buffer[4..], type);
+        BinaryPrimitives.WriteUInt16LittleEndian(buffer[6..], NlmFRequest | NlmFDump);
+        BinaryPrimitives.WriteUInt32LittleEndian(buffer[8..], sequence);
+        return buffer[NetlinkHeaderLength..length];
+    }
+
     /// <summary>
     /// Writes a TCPDIAG_GETSOCK dump request for every TCP socket, IPv4 and IPv6 in one walk of the kernel's hash tables
     /// (the kernel runs it with the family unspecified: net/ipv4/inet_diag.c, inet_diag_dump_compat), every state.
@@ -56,12 +62,7 @@ internal static class SockDiagMessages
     /// </summary>
     public static void WriteTcpCompatDumpRequest(Span<byte> buffer, uint sequence)
     {
-        buffer[..TcpCompatRequestLength].Clear();
-        BinaryPrimitives.WriteUInt32LittleEndian(buffer, TcpCompatRequestLength);
-        BinaryPrimitives.WriteUInt16LittleEndian(buffer[4..], TcpDiagGetSock);
-        BinaryPrimitives.WriteUInt16LittleEndian(buffer[6..], NlmFRequest | NlmFDump);
-        BinaryPrimitives.WriteUInt32LittleEndian(buffer[8..], sequence);
-        var request = buffer[NetlinkHeaderLength..];
+        var request = WriteDumpHeader(buffer, TcpCompatRequestLength, TcpDiagGetSock, sequence);
         BinaryPrimitives.WriteUInt32LittleEndian(request[44..], uint.MaxValue); // no cookie
         BinaryPrimitives.WriteUInt32LittleEndian(request[48..], uint.MaxValue);
         BinaryPrimitives.WriteUInt32LittleEndian(request[52..], uint.MaxValue); // every state

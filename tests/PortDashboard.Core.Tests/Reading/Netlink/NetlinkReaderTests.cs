@@ -87,15 +87,11 @@ public sealed class NetlinkReaderTests : IDisposable
     public async Task The_reader_hears_which_sockets_of_its_last_read_closed_since()
     {
         using var netlink = NetlinkReader.TryCreate(out var whyNot) ?? throw new InvalidOperationException(whyNot);
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        _open.Add(listener.Server);
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        var client = new System.Net.Sockets.Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        await client.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), Ct);
-        using var accepted = await listener.AcceptSocketAsync(Ct);
+        var (port, client, _) = await ConnectOverLoopbackAsync();
         var clientPort = ((IPEndPoint)client.LocalEndPoint!).Port;
 
+        // The subscription starts at the first read after the first question (a reader nobody asks keeps no cookies).
+        Assert.False(netlink.CollectClosedSinceRead(new HashSet<long>()), "no subscription before anyone asked");
         var table = netlink.Read(Ct).Sockets;
         var clientEnd = table.Single(s => s.Local.Port == clientPort && s.Remote.Port == port);
         var listening = table.Single(s => s.State == SocketState.Listen && s.Local.Port == port);
@@ -130,13 +126,7 @@ public sealed class NetlinkReaderTests : IDisposable
     public async Task A_reusing_read_hands_back_the_last_snapshots_instance_of_each_unchanged_socket()
     {
         using var netlink = NetlinkReader.TryCreate(out var whyNot) ?? throw new InvalidOperationException(whyNot);
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        _open.Add(listener.Server);
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        using var client = new System.Net.Sockets.Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        await client.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), Ct);
-        using var accepted = await listener.AcceptSocketAsync(Ct);
+        var (port, client, _) = await ConnectOverLoopbackAsync();
         var previous = new Snapshot([.. netlink.Read(Ct).Sockets], DateTimeOffset.UtcNow, TimeSpan.Zero, "netlink", AttributionStatus.Unavailable("test"), Core.Ports.OsPortPolicy.LinuxDefault, "test");
 
         client.Send("unread"u8); // the accepted end's receive queue grows: a changed row
@@ -152,6 +142,21 @@ public sealed class NetlinkReaderTests : IDisposable
         var receiving = again.Single(s => s.State == SocketState.Established && s.Local.Port == port);
         Assert.Equal(6, receiving.ReceiveQueue);
         Assert.NotSame(previous.Sockets.Single(s => s.State == SocketState.Established && s.Local.Port == port), receiving);
+    }
+
+    /// <summary>A listener on an IPv4 loopback port and one connection to it, all closed when the test ends.</summary>
+    private async Task<(int Port, System.Net.Sockets.Socket Client, System.Net.Sockets.Socket Accepted)> ConnectOverLoopbackAsync()
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        _open.Add(listener.Server);
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var client = new System.Net.Sockets.Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        _open.Add(client);
+        await client.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), Ct);
+        var accepted = await listener.AcceptSocketAsync(Ct);
+        _open.Add(accepted);
+        return (port, client, accepted);
     }
 
     [Fact]
