@@ -15,7 +15,7 @@ public sealed partial class DashboardInBrowserTests(PublishedApp app, ITestOutpu
     private static readonly float FirstLoad = 15_000; // ms: circuit start and first snapshot on a busy machine
     private static readonly float ThreePolls = (float)(3 * PublishedApp.PollInterval.TotalMilliseconds);
 
-    private static string Screenshots => Path.Combine(PublishedApp.RepositoryRoot, "docs", "screenshots");
+    private static string Screenshots => PublishedApp.Screenshots;
 
     [Fact]
     public Task The_production_build_serves_mudblazor_assets_and_the_page() => Reported(async () =>

@@ -35,6 +35,14 @@ public sealed class PublishedApp : IAsyncLifetime
 
     public static string RepositoryRoot { get; } = FindRepositoryRoot();
 
+    /// <summary>
+    /// Where the browser tests save their screenshots: beside the test binaries, so a test run leaves the working tree
+    /// as it was; <c>docs/screenshots</c> (the README's) with <c>PORTDASHBOARD_UPDATE_SCREENSHOTS=1</c>.
+    /// </summary>
+    public static string Screenshots { get; } = Environment.GetEnvironmentVariable("PORTDASHBOARD_UPDATE_SCREENSHOTS") == "1"
+        ? Path.Combine(RepositoryRoot, "docs", "screenshots")
+        : Path.Combine(AppContext.BaseDirectory, "screenshots");
+
     public Uri BaseAddress { get; private set; } = default!;
 
     public IBrowser Browser { get; private set; } = default!;

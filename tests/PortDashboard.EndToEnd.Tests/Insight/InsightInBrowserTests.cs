@@ -14,7 +14,7 @@ public sealed partial class InsightInBrowserTests(PublishedApp app, ITestOutputH
     private const float FirstLoad = 15_000; // ms: circuit start and first snapshot on a busy machine
     private static readonly float TwentyPolls = (float)(20 * PublishedApp.PollInterval.TotalMilliseconds); // ten seconds: the machine is shared
 
-    private static string Screenshots => Path.Combine(PublishedApp.RepositoryRoot, "docs", "screenshots");
+    private static string Screenshots => PublishedApp.Screenshots;
 
     [Fact]
     public Task The_ephemeral_page_shows_the_destinations_gauge_the_heatmap_and_the_sockets_seen_closing() => WithPage(async page =>
