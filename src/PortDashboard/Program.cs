@@ -20,6 +20,12 @@ Log.Logger = new LoggerConfiguration()
 
 try
 {
+    // The agent role: headless, no web server (PortDashboard agent, or PortDashboard:Role=agent).
+    if (PortDashboard.Fleet.AgentCommand.Matches(args))
+    {
+        return await PortDashboard.Fleet.AgentCommand.RunAsync(args);
+    }
+
     var builder = WebApplication.CreateBuilder(PortDashboardHosting.Options(args));
     builder.AddPortDashboard();
     var app = builder.Build();

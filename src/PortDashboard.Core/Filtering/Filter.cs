@@ -42,7 +42,7 @@ public sealed record Filter
     public const int MaxValues = 256;
 
     /// <summary>The query keys a filter reads, in the order it writes them.</summary>
-    public static IReadOnlyList<string> QueryKeys { get; } = ["range", "proto", "state", "process", "port", "address", "q", "side"];
+    public static IReadOnlyList<string> QueryKeys { get; } = ["range", "proto", "state", "process", "port", "address", "q", "side", "host"];
 
     public static Filter Empty { get; } = new();
 
@@ -100,8 +100,18 @@ public sealed record Filter
 
     public EndpointSide Side { get; init => field = Enum.IsDefined(value) ? value : throw new ArgumentOutOfRangeException(nameof(value)); }
 
+    /// <summary>Host names (fleet: which hosts' sockets are in view; case-insensitive), held in lower case, sorted.</summary>
+    public ImmutableArray<string> Hosts
+    {
+        get;
+        init => field = value.IsDefaultOrEmpty ? [] : [.. value.Select(h => h.ToLowerInvariant()).Distinct().Order(StringComparer.Ordinal)];
+    } = [];
+
+    /// <summary>Whether a socket of host <paramref name="hostName"/> can be in view (<see cref="Matches"/> does not know hosts).</summary>
+    public bool MatchesHost(string hostName) => Hosts.IsEmpty || Hosts.Contains(hostName.ToLowerInvariant());
+
     public bool IsEmpty => Ranges.IsEmpty && Protocols.IsEmpty && States.IsEmpty && Processes.IsEmpty
-        && Ports.IsEmpty && Addresses.IsEmpty && Text is null && Side == EndpointSide.Both;
+        && Ports.IsEmpty && Addresses.IsEmpty && Text is null && Side == EndpointSide.Both && Hosts.IsEmpty;
 
     /// <summary>This filter with <paramref name="range"/> added or removed.</summary>
     public Filter Toggle(PortRange range) => this with { Ranges = Ranges.Contains(range) ? Ranges.Remove(range) : Ranges.Add(range) };
@@ -255,6 +265,7 @@ public sealed record Filter
         Append("address", Addresses, a => a.ToString());
         Append("q", Text is null ? [] : ImmutableArray.Create(Text), t => t);
         Append("side", Side == EndpointSide.Both ? [] : ImmutableArray.Create(Side), s => s == EndpointSide.Local ? "local" : "remote");
+        Append("host", Hosts, h => h);
         return builder.ToString();
     }
 
@@ -334,6 +345,7 @@ public sealed record Filter
         var processes = new List<string>();
         var ports = new List<PortSpan>();
         var addresses = new List<AddressPattern>();
+        var hosts = new List<string>();
         string? text = null;
         string? sideText = null;
         var side = EndpointSide.Both;
@@ -393,6 +405,9 @@ public sealed record Filter
                     }
 
                     break;
+                case "host":
+                    AddValues(hosts, rawValue, key, ref values, ParseHost);
+                    break;
                 default:
                     throw new FilterException(rawKey, $"unknown filter parameter '{rawKey}'; expected {JoinOr(QueryKeys)}");
             }
@@ -408,8 +423,15 @@ public sealed record Filter
             Addresses = [.. addresses],
             Text = text,
             Side = side,
+            Hosts = [.. hosts],
         };
     }
+
+    /// <summary>A host name as agents report it: 1 to 253 letters, digits, '-', '.' or '_'.</summary>
+    private static string ParseHost(string value) =>
+        value.Length is > 0 and <= 253 && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_')
+            ? value
+            : throw new FilterException("host", $"bad host name '{value}'; expected 1 to 253 letters, digits, '-', '.' or '_'");
 
     /// <summary>Like <see cref="Parse(string?, IReadOnlyCollection{string}?)"/> without throwing: on failure, <paramref name="filter"/> is <see cref="Empty"/> and <paramref name="error"/> says why.</summary>
     public static bool TryParse(string? query, out Filter filter, out FilterException? error, IReadOnlyCollection<string>? otherKeys = null)

@@ -247,7 +247,7 @@ public sealed class Snapshotter
     }
 
     /// <summary><c>{procRoot}/sys/kernel/hostname</c> (the host's name when a container mounts the host's /proc), else the runtime's.</summary>
-    private static string HostName(string procRoot)
+    public static string HostName(string procRoot)
     {
         try
         {

@@ -8,6 +8,7 @@ using PortDashboard.Api;
 using PortDashboard.Components;
 using PortDashboard.Core.Ports;
 using PortDashboard.Core.Reading;
+using PortDashboard.Fleet;
 using PortDashboard.Hubs;
 using PortDashboard.Metrics;
 using PortDashboard.Insight;
@@ -67,6 +68,7 @@ public static class PortDashboardHosting
         services.AddPortDashboardMonitoring();
         builder.AddPortDashboardSecurity();
         services.AddPortDashboardInsight();
+        services.AddFleetDashboard(builder.Configuration); // only with PortDashboard:Fleet:Redis
 
         services.TryAddSingleton(_ => ServiceNameRegistry.LoadDefault());
         services.AddSingleton(provider => new WireMapper(
@@ -192,6 +194,7 @@ public static class PortDashboardHosting
         app.MapSnapshotApi();
         app.MapHealthChecks(SnapshotHealthCheck.Path, SnapshotHealthCheck.EndpointOptions).AllowAnonymous();
         app.MapPortDashboardInsight();
+        app.MapFleet();
         app.MapHub<SocketsHub>(SocketsHub.Path);
         app.MapPortDashboardMetrics();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();

@@ -1,0 +1,157 @@
+using System.Collections.Immutable;
+using PortDashboard.Api;
+using PortDashboard.Core.Filtering;
+using PortDashboard.Core.Ports;
+using PortDashboard.Core.Sockets;
+using Endpoint = PortDashboard.Core.Sockets.Endpoint;
+using Socket = PortDashboard.Core.Sockets.Socket;
+
+namespace PortDashboard.Fleet;
+
+/// <summary>What a dashboard knows of a host's liveness.</summary>
+public enum FleetHostStatus : byte
+{
+    /// <summary>Its heartbeat is fresh and its table is in sync.</summary>
+    Online,
+
+    /// <summary>Its heartbeat is late, or its table awaits a fresh snapshot: the sockets shown may be out of date.</summary>
+    Stale,
+
+    /// <summary>Its heartbeat lapsed: the sockets shown are the last known, never live.</summary>
+    Offline,
+}
+
+/// <summary>One socket of a remote host: the wire shape it came in, and Core's form the filter grammar matches.</summary>
+public sealed record FleetSocket(SocketDto Dto, Socket Socket)
+{
+    /// <summary>Rebuilds Core's socket from the wire shape (owners carry no start time or uid: only what the filter reads).</summary>
+    public static FleetSocket From(SocketDto dto)
+    {
+        ArgumentNullException.ThrowIfNull(dto);
+        var family = dto.Family == "ipv6" ? IpVersion.IPv6 : IpVersion.IPv4;
+        var protocol = dto.Protocol == "udp" ? TransportProtocol.Udp : TransportProtocol.Tcp;
+        var state = SocketStates.TryParseQueryValue(dto.State, out var parsed) ? parsed : SocketState.Unknown;
+        var owners = dto.Owners.Select(o => new ProcessInfo(o.Pid, 0, o.Name, -1, o.User) { CommandLine = o.CommandLine }).ToImmutableArray();
+        var socket = new Socket(protocol, family, Endpoint(dto.Local, family), Endpoint(dto.Remote, family), state,
+            dto.Inode, dto.Uid, dto.Queues.Transmit, dto.Queues.Receive, owners);
+        return new FleetSocket(dto, socket);
+    }
+
+    private static Endpoint Endpoint(EndpointDto dto, IpVersion family)
+    {
+        var address = dto.Address == "*" || !NetAddress.TryParse(dto.Address, out var parsed)
+            ? family == IpVersion.IPv6 ? NetAddress.AnyV6 : NetAddress.AnyV4
+            : parsed;
+        return new Endpoint(address, dto.Port);
+    }
+}
+
+/// <summary>
+/// One remote host as a dashboard node sees it: its liveness, the instance publishing it, and its socket table as of
+/// <see cref="Sequence"/> (that agent's delta numbering). Immutable: the consumer swaps in a new one.
+/// </summary>
+public sealed record FleetHost(
+    string Name,
+    FleetHostStatus Status,
+    DateTimeOffset? LastSeen,
+    Heartbeat? Beat,
+    ImmutableArray<string> Instances,
+    string? Instance,
+    long Sequence,
+    SnapshotMetadataDto? Metadata,
+    ImmutableDictionary<string, FleetSocket> Sockets,
+    bool InSync,
+    long Resyncs)
+{
+    public static FleetHost New(string name) =>
+        new(name, FleetHostStatus.Offline, null, null, [], null, 0, null, ImmutableDictionary<string, FleetSocket>.Empty, false, 0);
+
+    /// <summary>Two agent instances claim this host name: their tables would mix.</summary>
+    public bool Duplicate => Instances.Length > 1;
+
+    /// <summary>The sockets shown as live: only an online host's.</summary>
+    public bool IsLive => Status == FleetHostStatus.Online;
+
+    /// <summary>This host's sockets in <paramref name="filter"/>'s view (none when <c>host=</c> names other hosts).</summary>
+    public IEnumerable<FleetSocket> Matching(Filter filter, ServiceNameRegistry services)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        if (!filter.MatchesHost(Name))
+        {
+            return [];
+        }
+
+        var rest = filter with { Hosts = [] };
+        return rest.IsEmpty ? Sockets.Values : Sockets.Values.Where(s => rest.Matches(s.Socket, services));
+    }
+
+    /// <summary>The /hosts page's figures for this host.</summary>
+    public FleetHostSummary Summarize()
+    {
+        var byRange = new int[3];
+        int exposed = 0, listeners = 0;
+        var ephemeralPorts = new HashSet<(string, int)>();
+        foreach (var socket in Sockets.Values)
+        {
+            var dto = socket.Dto;
+            switch (dto.Local.Range)
+            {
+                case "wellknown": byRange[0]++; break;
+                case "registered": byRange[1]++; break;
+                case "ephemeral": byRange[2]++; break;
+            }
+
+            var listening = dto.State == "listen" || (dto.Protocol == "udp" && dto.Remote.Port == 0);
+            if (listening)
+            {
+                listeners++;
+                if (dto.Local.Address is "*" or "0.0.0.0" or "::")
+                {
+                    exposed++;
+                }
+            }
+            else if (dto.Local.OsEphemeral)
+            {
+                ephemeralPorts.Add((dto.Protocol, dto.Local.Port));
+            }
+        }
+
+        var policy = Metadata?.PortPolicy;
+        var rangeSize = policy is null ? 0 : policy.EphemeralLast - policy.EphemeralFirst + 1;
+        var tcp = ephemeralPorts.Count(p => p.Item1 == "tcp");
+        var udp = ephemeralPorts.Count - tcp;
+        var worst = rangeSize <= 0 ? 0 : Math.Max(tcp, udp) / (double)rangeSize;
+        return new FleetHostSummary(Sockets.Count, byRange, listeners, exposed, Math.Max(tcp, udp), rangeSize, worst);
+    }
+}
+
+/// <summary>Counts of one host's table: by IANA range of the local port, listeners, exposed ones, and ephemeral use.</summary>
+/// <param name="WorstEphemeralUse">The larger of TCP's and UDP's share of the OS ephemeral range in use (0 to 1).</param>
+public sealed record FleetHostSummary(
+    int Total, IReadOnlyList<int> ByRange, int Listeners, int ExposedListeners, int EphemeralPortsInUse, int EphemeralRangeSize, double WorstEphemeralUse);
+
+/// <summary>
+/// The fleet as this dashboard node sees it: every host's latest state, swapped atomically by the one consumer and
+/// read by pages, the API and metrics. <see cref="Changed"/> fires after each round that changed anything.
+/// </summary>
+public sealed class FleetStore
+{
+    private ImmutableSortedDictionary<string, FleetHost> _hosts = ImmutableSortedDictionary<string, FleetHost>.Empty.WithComparers(StringComparer.Ordinal);
+    private long _version;
+
+    public ImmutableSortedDictionary<string, FleetHost> Hosts => Volatile.Read(ref _hosts);
+
+    /// <summary>Bumped by every change; a page compares it to skip a redraw.</summary>
+    public long Version => Interlocked.Read(ref _version);
+
+    public event Action? Changed;
+
+    public void Set(FleetHost host)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        ImmutableInterlocked.Update(ref _hosts, static (hosts, h) => hosts.SetItem(h.Name, h), host);
+        Interlocked.Increment(ref _version);
+    }
+
+    public void NotifyChanged() => Changed?.Invoke();
+}
