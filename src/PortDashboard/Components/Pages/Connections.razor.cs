@@ -37,7 +37,7 @@ public partial class Connections
     private int _shown;
 
     /// <summary>The TCP columns the column picker shows (none by default: they need the netlink reader and a second poll).</summary>
-    private readonly HashSet<string> _shownColumns = [];
+    private IReadOnlyCollection<string> _shownColumns = [];
 
     public const string ThroughputColumn = "throughput";
     public const string RttColumn = "rtt";
@@ -233,13 +233,7 @@ public partial class Connections
 
     private bool IsShown(string column) => _shownColumns.Contains(column);
 
-    private void ToggleColumn(string column)
-    {
-        if (!_shownColumns.Remove(column))
-        {
-            _shownColumns.Add(column);
-        }
-    }
+    private void OnColumnsChanged(IReadOnlyCollection<string>? columns) => _shownColumns = columns ?? [];
 
     private static string RttTitle(SocketRow row) => row.Tcp is { } tcp
         ? $"rttvar {Display.Rtt(tcp.RttVarianceMicroseconds / 1000.0)}, cwnd {tcp.CongestionWindow}, lost {tcp.Lost}"
