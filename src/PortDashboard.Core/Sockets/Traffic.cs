@@ -109,6 +109,21 @@ public sealed class TrafficRates
         return new TrafficRates(rates?.ToFrozenDictionary() ?? FrozenDictionary<SocketKey, Throughput?>.Empty, allUnknown: false, interval);
     }
 
+    /// <summary>The connections whose counters moved since the previous snapshot (a known, non-zero rate).</summary>
+    public IEnumerable<SocketKey> Moving
+    {
+        get
+        {
+            foreach (var (key, rate) in _rates)
+            {
+                if (rate is { Total: > 0 })
+                {
+                    yield return key;
+                }
+            }
+        }
+    }
+
     /// <summary>
     /// The <paramref name="count"/> connections of <paramref name="snapshot"/> moving the most bytes per second, busiest
     /// first (only those with a known, non-zero rate).

@@ -73,6 +73,10 @@ public sealed record TcpInfoDto(
     [property: Key(9)] double? ReceivedPerSecond,
     [property: Key(10)] double? SentPerSecond);
 
+/// <summary>The latest tcp_info figures of one socket the client has, sent in a delta's <c>counters</c>.</summary>
+[MessagePackObject]
+public sealed record SocketCountersDto([property: Key(0)] string Id, [property: Key(1)] TcpInfoDto Tcp);
+
 /// <summary>One process's throughput: the sum over its connections whose rate is known.</summary>
 [MessagePackObject]
 public sealed record ProcessTrafficDto(
@@ -154,6 +158,11 @@ public sealed record SnapshotMessage(
 /// <param name="Added">Sockets that appeared, or that changed and now match the filter.</param>
 /// <param name="Removed">Ids of sockets that disappeared, or that changed and no longer match.</param>
 /// <param name="Changed">Sockets whose state or owners changed and still match.</param>
+/// <param name="Counters">
+/// Moving counters are no change (state and owners are): at most every 5 s (<see cref="Hubs.CounterUpdates.DefaultInterval"/>), a
+/// delta carries the latest tcp_info of the matching connections that moved in the last poll, or had moved at the
+/// previous such update (so a connection that went quiet is seen at 0 B/s). Null in the deltas between.
+/// </param>
 [MessagePackObject]
 public sealed record DeltaMessage(
     [property: Key(0)] long FromSequence,
@@ -161,7 +170,8 @@ public sealed record DeltaMessage(
     [property: Key(2)] DateTimeOffset TakenAt,
     [property: Key(3)] IReadOnlyList<SocketDto> Added,
     [property: Key(4)] IReadOnlyList<string> Removed,
-    [property: Key(5)] IReadOnlyList<SocketDto> Changed);
+    [property: Key(5)] IReadOnlyList<SocketDto> Changed,
+    [property: Key(6)] IReadOnlyList<SocketCountersDto>? Counters = null);
 
 /// <summary>Turns Core's sockets and snapshots into the wire shapes.</summary>
 public sealed class WireMapper(ServiceNameRegistry services, bool showCommandLine)
@@ -201,7 +211,8 @@ public sealed class WireMapper(ServiceNameRegistry services, bool showCommandLin
             Tcp(socket, traffic));
     }
 
-    private static TcpInfoDto? Tcp(Socket socket, TrafficRates? traffic)
+    /// <summary>The wire form of a socket's tcp_info and rate; null when it has none.</summary>
+    public static TcpInfoDto? Tcp(Socket socket, TrafficRates? traffic)
     {
         if (socket.Tcp is not { } tcp)
         {
