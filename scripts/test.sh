@@ -5,10 +5,12 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests need: chromium for the browser tests (a test tool cannot download its own
-# browser here) and iproute2's ss, the reference the socket readers are checked against.
+# browser here), iproute2's ss, the reference the socket readers are checked against, and redis-server, which
+# each fleet test fixture starts for itself (never a shared or system one).
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v ss >/dev/null || missing+=(iproute2)
+command -v redis-server >/dev/null || missing+=(redis-server)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
     echo "Installing ${missing[*]} for the tests..."

@@ -45,6 +45,9 @@ public sealed class PublishedApp : IAsyncLifetime
 
     public Uri BaseAddress { get; private set; } = default!;
 
+    /// <summary>Where the app was published: other tests start more instances of it from here (the fleet's agents).</summary>
+    public string PublishDirectory => _publishDirectory;
+
     public IBrowser Browser { get; private set; } = default!;
 
     public HttpClient Http { get; private set; } = default!;

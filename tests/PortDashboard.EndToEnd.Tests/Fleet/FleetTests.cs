@@ -1,0 +1,144 @@
+using System.Net;
+
+namespace PortDashboard.EndToEnd.Tests.Fleet;
+
+/// <summary>
+/// The fleet for real: three agents in network namespaces publish to a real redis-server; one dashboard shows each
+/// host's table exactly as <c>ss -tunaH</c> in that namespace sees it, filters by host and range across hosts, shows a
+/// silent host offline within 3 of its intervals (its sockets kept, marked stale), and everyone resyncs by themselves
+/// after an agent or Redis restart.
+/// </summary>
+public sealed class FleetTests(FleetFixture fleet, ITestOutputHelper output) : IClassFixture<FleetFixture>
+{
+    private static readonly TimeSpan Converge = TimeSpan.FromSeconds(45);
+
+    [Fact]
+    public Task TheDashboardShowsExactlyEachHostsTable() => Reported(async () =>
+    {
+        await fleet.UntilEveryHostMatchesAsync(Converge);
+
+        var hosts = await fleet.HostsAsync();
+        Assert.Equal(FleetFixture.HostNames, hosts.Keys.Order(StringComparer.Ordinal));
+        var a = hosts["fleet-a"].GetProperty("summary");
+        Assert.Equal(2, a.GetProperty("listeners").GetInt32()); // TCP *:6379 and UDP *:5353, both on every address
+        Assert.Equal(2, a.GetProperty("exposedListeners").GetInt32());
+        Assert.Equal(1, hosts["fleet-b"].GetProperty("summary").GetProperty("exposedListeners").GetInt32()); // *:8080, not 127.0.0.1:80
+    });
+
+    [Fact]
+    public Task HostAndRangeFiltersWorkAcrossHosts() => Reported(async () =>
+    {
+        await fleet.UntilEveryHostMatchesAsync(Converge);
+
+        var filtered = await fleet.GetJsonAsync("api/fleet/snapshot?host=fleet-a,FLEET-B&range=wellknown");
+        Assert.Equal("range=wellknown&host=fleet-a,fleet-b", filtered.GetProperty("filter").GetString());
+        var hosts = filtered.GetProperty("hosts").EnumerateArray().ToDictionary(h => h.GetProperty("host").GetString()!);
+        Assert.Equal(["fleet-a", "fleet-b"], hosts.Keys.Order(StringComparer.Ordinal));
+        foreach (var (name, host) in hosts)
+        {
+            var expected = (await fleet.ReferenceAsync(name)).Where(WellKnown).ToList();
+            Assert.Equal(expected, FleetFixture.Lines(host));
+        }
+
+        Assert.Empty(FleetFixture.Lines(hosts["fleet-a"])); // 6379 and 5353 are registered
+        Assert.Equal(3, FleetFixture.Lines(hosts["fleet-b"]).Count); // 127.0.0.1:80 and its connection's two ends
+
+        using var csv = await fleet.Http.GetAsync(new Uri("api/fleet/snapshot.csv?host=fleet-c&range=wellknown", UriKind.Relative));
+        var rows = (await csv.Content.ReadAsStringAsync()).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal((await fleet.ReferenceAsync("fleet-c")).Count(WellKnown), rows.Length - 1);
+        Assert.All(rows.Skip(1), row => Assert.StartsWith("fleet-c,false,", row, StringComparison.Ordinal));
+
+        using var bad = await fleet.Http.GetAsync(new Uri("api/fleet/snapshot?host=web/1", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Contains("bad host name 'web/1'", await bad.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    });
+
+    [Fact]
+    public Task AStoppedAgentIsOfflineWithinThreeIntervalsAndResyncsWhenItReturns() => Reported(async () =>
+    {
+        await fleet.UntilEveryHostMatchesAsync(Converge);
+        var before = (await fleet.HostsAsync())["fleet-c"];
+        var sockets = FleetFixture.Lines((await fleet.GetJsonAsync("api/fleet/snapshot?host=fleet-c")).GetProperty("hosts")[0]);
+
+        await fleet.KillAgentAsync("fleet-c");
+        DateTimeOffset offlineAt = default;
+        DateTimeOffset lastSeen = default;
+        await fleet.Until("fleet-c offline", async () =>
+        {
+            var host = (await fleet.HostsAsync())["fleet-c"];
+            offlineAt = DateTimeOffset.UtcNow;
+            lastSeen = host.GetProperty("lastSeen").GetDateTimeOffset();
+            return host.GetProperty("status").GetString() == "offline";
+        }, Converge);
+        var silence = offlineAt - lastSeen;
+        output.WriteLine($"offline {silence.TotalMilliseconds:F0} ms after its last heartbeat (interval {FleetFixture.AgentInterval.TotalMilliseconds} ms)");
+        Assert.True(silence <= 3 * FleetFixture.AgentInterval, $"offline {silence.TotalMilliseconds:F0} ms after the last heartbeat; expected within 3 intervals");
+
+        // Kept, but never shown as live.
+        var offline = (await fleet.GetJsonAsync("api/fleet/snapshot?host=fleet-c")).GetProperty("hosts")[0];
+        Assert.True(offline.GetProperty("stale").GetBoolean());
+        Assert.Equal(sockets, FleetFixture.Lines(offline));
+        using (var csv = await fleet.Http.GetAsync(new Uri("api/fleet/snapshot.csv?host=fleet-c", UriKind.Relative)))
+        {
+            Assert.All((await csv.Content.ReadAsStringAsync()).Split("\r\n", StringSplitOptions.RemoveEmptyEntries).Skip(1),
+                row => Assert.StartsWith("fleet-c,true,", row, StringComparison.Ordinal));
+        }
+
+        // While it is away its table changes; back, it shows the fresh table from a new snapshot.
+        fleet.Namespaces["fleet-c"].Listen(IPAddress.Any, 443, connections: 1);
+        fleet.StartAgent("fleet-c");
+        await fleet.UntilEveryHostMatchesAsync(Converge);
+        var after = (await fleet.HostsAsync())["fleet-c"];
+        Assert.NotEqual(before.GetProperty("instance").GetString(), after.GetProperty("instance").GetString());
+        Assert.True(after.GetProperty("resyncs").GetInt64() > before.GetProperty("resyncs").GetInt64());
+        Assert.Contains("tcp *:443 *:0", FleetFixture.Lines((await fleet.GetJsonAsync("api/fleet/snapshot?host=fleet-c")).GetProperty("hosts")[0]));
+    });
+
+    [Fact]
+    public Task ARedisRestartIsSurvivedByEveryoneWhoResyncByThemselves() => Reported(async () =>
+    {
+        await fleet.UntilEveryHostMatchesAsync(Converge);
+        var instances = (await fleet.HostsAsync()).ToDictionary(h => h.Key, h => h.Value.GetProperty("instance").GetString());
+
+        await fleet.Redis.StopAsync();
+        await fleet.Until("the dashboard reports Redis lost and no host live", async () =>
+        {
+            var hosts = await fleet.GetJsonAsync("api/fleet/hosts");
+            using var health = await fleet.Http.GetAsync(new Uri("healthz", UriKind.Relative));
+            var body = await health.Content.ReadAsStringAsync();
+            return !hosts.GetProperty("redisConnected").GetBoolean()
+                && hosts.GetProperty("hosts").EnumerateArray().All(h => h.GetProperty("status").GetString() != "online")
+                && health.StatusCode == HttpStatusCode.OK && body.Contains("\"Degraded\"", StringComparison.Ordinal);
+        }, Converge);
+
+        fleet.Namespaces["fleet-a"].Listen(IPAddress.Any, 25, connections: 1); // changes while Redis is away
+        await fleet.Redis.RestartAsync(); // empty: nothing persisted
+        await fleet.UntilEveryHostMatchesAsync(Converge);
+
+        var after = await fleet.HostsAsync();
+        foreach (var (name, instance) in instances)
+        {
+            Assert.Equal(instance, after[name].GetProperty("instance").GetString()); // the same agents, reconnected by themselves
+        }
+
+        Assert.Contains("tcp *:25 *:0", FleetFixture.Lines((await fleet.GetJsonAsync("api/fleet/snapshot?host=fleet-a")).GetProperty("hosts")[0]));
+        Assert.True((await fleet.GetJsonAsync("api/fleet/hosts")).GetProperty("redisConnected").GetBoolean());
+    });
+
+    /// <summary>An ss line "proto local remote" with a port of either end in 1..1023 (range=wellknown's test).</summary>
+    private static bool WellKnown(string line) =>
+        line.Split(' ').Skip(1).Any(endpoint => int.Parse(endpoint[(endpoint.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture) is > 0 and < 1024);
+
+    private async Task Reported(Func<Task> test)
+    {
+        try
+        {
+            await test();
+        }
+        catch
+        {
+            output.WriteLine(fleet.Describe());
+            throw;
+        }
+    }
+}
