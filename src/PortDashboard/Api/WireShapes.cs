@@ -261,7 +261,11 @@ public sealed class WireMapper(ServiceNameRegistry services, bool showCommandLin
     }
 
     /// <summary>Whether <paramref name="socket"/> is in <paramref name="filter"/>'s view (service names included).</summary>
-    public bool Matches(Filter filter, Socket socket) => filter.IsEmpty || filter.Matches(socket, Services);
+    /// <summary>The name of the host whose table this mapper maps (<c>host=</c>); null: any host= matches it.</summary>
+    public string? LocalHost { get; init; }
+
+    public bool Matches(Filter filter, Socket socket) =>
+        filter.IsEmpty || ((LocalHost is null || filter.MatchesHost(LocalHost)) && filter.Matches(socket, Services));
 
     public SnapshotMetadataDto Metadata(Snapshot snapshot)
     {

@@ -56,6 +56,7 @@ public sealed class FleetConsumer : BackgroundService
 
     internal async Task RoundAsync(CancellationToken stoppingToken)
     {
+        var wasConnected = _connection.IsConnected;
         var changed = false;
         try
         {
@@ -121,7 +122,7 @@ public sealed class FleetConsumer : BackgroundService
         }
         finally
         {
-            if (changed)
+            if (changed || wasConnected != _connection.IsConnected)
             {
                 _store.NotifyChanged();
             }

@@ -44,6 +44,7 @@ public static class FleetHosting
 
         services.AddFleetCore(configuration.GetValue<bool>(FleetOptions.SectionName + ":Publish"));
         services.AddSingleton<FleetStore>();
+        services.AddSingleton<FleetMetrics>();
         services.AddHostedService<FleetConsumer>();
         services.AddHealthChecks().AddCheck<FleetHealthCheck>("fleet");
         return services;
@@ -57,6 +58,7 @@ public static class FleetHosting
             return app;
         }
 
+        _ = app.Services.GetRequiredService<FleetMetrics>(); // its gauges exist from the start
         var api = app.MapGroup("/api/fleet");
         api.MapGet("/hosts", (FleetStore store, FleetConnection connection) => Results.Json(new FleetHostsMessage(
             connection.IsConnected, connection.LastError, [.. store.Hosts.Values.Select(FleetHostDto.From)])));

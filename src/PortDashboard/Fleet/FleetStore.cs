@@ -153,5 +153,10 @@ public sealed class FleetStore
         Interlocked.Increment(ref _version);
     }
 
-    public void NotifyChanged() => Changed?.Invoke();
+    /// <summary>Tells the pages: after a round that changed a host, or the connection's state.</summary>
+    public void NotifyChanged()
+    {
+        Interlocked.Increment(ref _version);
+        Changed?.Invoke();
+    }
 }

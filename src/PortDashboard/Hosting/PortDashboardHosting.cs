@@ -73,7 +73,12 @@ public static class PortDashboardHosting
         services.TryAddSingleton(_ => ServiceNameRegistry.LoadDefault());
         services.AddSingleton(provider => new WireMapper(
             provider.GetRequiredService<ServiceNameRegistry>(),
-            provider.GetRequiredService<IOptions<PortDashboardOptions>>().Value.ShowCommandLine));
+            provider.GetRequiredService<IOptions<PortDashboardOptions>>().Value.ShowCommandLine)
+        {
+            // host= on this node's own table: its fleet name, else the machine's.
+            LocalHost = provider.GetRequiredService<IConfiguration>()[FleetOptions.SectionName + ":HostName"]
+                ?? Snapshotter.HostName(provider.GetRequiredService<IOptions<PortDashboardOptions>>().Value.ProcRoot),
+        });
 
         // JSON for people and scripts; MessagePack (positional arrays, see Api/WireShapes.cs) for compact deltas.
         services.AddSignalR().AddMessagePackProtocol();

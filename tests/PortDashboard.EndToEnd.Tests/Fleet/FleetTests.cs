@@ -1,4 +1,6 @@
 using System.Net;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
 
 namespace PortDashboard.EndToEnd.Tests.Fleet;
 
@@ -8,9 +10,57 @@ namespace PortDashboard.EndToEnd.Tests.Fleet;
 /// silent host offline within 3 of its intervals (its sockets kept, marked stale), and everyone resyncs by themselves
 /// after an agent or Redis restart.
 /// </summary>
-public sealed class FleetTests(FleetFixture fleet, ITestOutputHelper output) : IClassFixture<FleetFixture>
+public sealed class FleetTests(FleetFixture fleet, PublishedApp app, ITestOutputHelper output) : IClassFixture<FleetFixture>
 {
     private static readonly TimeSpan Converge = TimeSpan.FromSeconds(45);
+    private static readonly float FirstLoad = 20_000; // ms: circuit start on a busy machine
+
+    [Fact]
+    public Task TheBrowserShowsHostsAndFiltersAcrossThem() => Reported(async () =>
+    {
+        await fleet.UntilEveryHostMatchesAsync(Converge);
+        var context = await app.Browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = fleet.Http.BaseAddress!.ToString() });
+        try
+        {
+            var page = await context.NewPageAsync();
+            await page.GotoAsync("hosts");
+            foreach (var name in FleetFixture.HostNames)
+            {
+                var row = page.Locator("tr", new() { Has = page.Locator($"a.host-name:text-is('{name}')") });
+                await Expect(row.Locator(".host-status")).ToHaveTextAsync("online", new() { Timeout = FirstLoad });
+            }
+
+            // The one grammar in the URL: two hosts, one range; rows of the third host never appear.
+            await page.GotoAsync("fleet?host=fleet-b,fleet-c&range=wellknown");
+            var expected = (await fleet.ReferenceAsync("fleet-b")).Count(WellKnown) + (await fleet.ReferenceAsync("fleet-c")).Count(WellKnown);
+            await Expect(page.Locator("table.fleet-grid tbody tr")).ToHaveCountAsync(expected, new() { Timeout = FirstLoad });
+            Assert.Empty(await page.Locator("td.col-host:text-is('fleet-a')").AllAsync());
+            Assert.Equal(["fleet-b", "fleet-c"], (await page.Locator("td.col-host").AllInnerTextsAsync()).Distinct().Order(StringComparer.Ordinal));
+
+            // The picker writes the same grammar back: "All hosts" drops host= and keeps range=.
+            await page.Locator("a.host-chip:text-is('All hosts')").ClickAsync();
+            await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("fleet\\?range=wellknown$"));
+        }
+        finally
+        {
+            await context.CloseAsync();
+        }
+    });
+
+    [Fact]
+    public Task MetricsCarryTheHostLabel() => Reported(async () =>
+    {
+        await fleet.UntilEveryHostMatchesAsync(Converge);
+        var lines = (await fleet.Http.GetStringAsync(new Uri("metrics", UriKind.Relative))).Split('\n');
+        foreach (var name in FleetFixture.HostNames)
+        {
+            Assert.Contains(lines, l => l.StartsWith("portdashboard_fleet_host_online{", StringComparison.Ordinal)
+                && l.Contains($"host=\"{name}\"", StringComparison.Ordinal) && SampleValue(l) == "1");
+        }
+
+        Assert.Contains(lines, l => l.StartsWith("portdashboard_fleet_listeners_exposed", StringComparison.Ordinal)
+            && l.Contains("host=\"fleet-a\"", StringComparison.Ordinal) && SampleValue(l) == "2");
+    });
 
     [Fact]
     public Task TheDashboardShowsExactlyEachHostsTable() => Reported(async () =>
@@ -128,6 +178,9 @@ public sealed class FleetTests(FleetFixture fleet, ITestOutputHelper output) : I
     /// <summary>An ss line "proto local remote" with a port of either end in 1..1023 (range=wellknown's test).</summary>
     private static bool WellKnown(string line) =>
         line.Split(' ').Skip(1).Any(endpoint => int.Parse(endpoint[(endpoint.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture) is > 0 and < 1024);
+
+    /// <summary>A Prometheus sample line's value (the token after the labels; a timestamp may follow).</summary>
+    private static string SampleValue(string line) => line[(line.LastIndexOf('}') + 1)..].Trim().Split(' ')[0];
 
     private async Task Reported(Func<Task> test)
     {
