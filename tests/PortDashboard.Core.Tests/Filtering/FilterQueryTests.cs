@@ -283,9 +283,9 @@ public class FilterQueryTests
         { "side=up", "side", "unknown side 'up'; expected local, remote or both" },
         { "side=local&side=remote", "side", "side is given twice ('local' and 'remote'); give it once" },
         { "q=a&q=b", "q", "q is given twice ('a' and 'b'); give the free text once" },
-        { "foo=bar", "foo", "unknown filter parameter 'foo'; expected range, proto, state, process, port, address, q or side" },
-        { "range=wellknown&Sort=port", "Sort", "unknown filter parameter 'Sort'; expected range, proto, state, process, port, address, q or side" },
-        { "=x", "", "unknown filter parameter ''; expected range, proto, state, process, port, address, q or side" },
+        { "foo=bar", "foo", "unknown filter parameter 'foo'; expected range, proto, state, process, port, address, q, side or host" },
+        { "range=wellknown&Sort=port", "Sort", "unknown filter parameter 'Sort'; expected range, proto, state, process, port, address, q, side or host" },
+        { "=x", "", "unknown filter parameter ''; expected range, proto, state, process, port, address, q, side or host" },
         { "q=100%", "q", "invalid %-encoding '%' in q; expected % followed by two hex digits" },
         { "q=%zz", "q", "invalid %-encoding '%zz' in q; expected % followed by two hex digits" },
         { "range=%4", "range", "invalid %-encoding '%4' in range; expected % followed by two hex digits" },
@@ -296,6 +296,8 @@ public class FilterQueryTests
         { "side=%E2%82", "side", "invalid %-encoding '%E2%82' in side; the bytes are not UTF-8 text" },
         { "ra%zzge=x", "filter", "invalid %-encoding '%zz' in filter; expected % followed by two hex digits" },
         { "range=foo&proto=bar", "range", "unknown range 'foo'; expected wellknown, registered or ephemeral" },
+        { "host=web/1", "host", "bad host name 'web/1'; expected 1 to 253 letters, digits, '-', '.' or '_'" },
+        { "host=a%20b", "host", "bad host name 'a b'; expected 1 to 253 letters, digits, '-', '.' or '_'" },
     };
 
     [Theory]
@@ -371,6 +373,22 @@ public class FilterQueryTests
         Assert.Equal(expected.Addresses, actual.Addresses);
         Assert.Equal(expected.Text, actual.Text);
         Assert.Equal(expected.Side, actual.Side);
+        Assert.Equal(expected.Hosts, actual.Hosts);
         Assert.Equal(expected.IsEmpty, actual.IsEmpty);
+    }
+
+    [Fact]
+    public void Hosts_are_read_case_insensitively_and_written_last_lower_case_sorted()
+    {
+        var filter = Filter.Parse("host=Web-2,web-1,WEB-2&range=wellknown");
+
+        Assert.Equal(["web-1", "web-2"], filter.Hosts);
+        Assert.False(filter.IsEmpty);
+        Assert.Equal("range=wellknown&host=web-1,web-2", filter.ToQueryString());
+        AssertSameFields(filter, Filter.Parse(filter.ToQueryString()));
+        Assert.True(filter.MatchesHost("WEB-1"));
+        Assert.False(filter.MatchesHost("web-3"));
+        Assert.True(Filter.Parse("range=wellknown").MatchesHost("any-host")); // no host= is every host
+        Assert.True(Filter.Parse("host=db.example_1").MatchesHost("db.example_1"));
     }
 }
