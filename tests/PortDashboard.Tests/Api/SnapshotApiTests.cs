@@ -12,6 +12,21 @@ public sealed class SnapshotApiTests(WebHostFixture host) : IClassFixture<WebHos
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
     [Fact]
+    public async Task Host_matches_this_nodes_own_name_and_no_other()
+    {
+        using var listener = new BoundSocket();
+        listener.Listen();
+        var json = await host.WaitForSockets($"port={listener.Port}&state=listen", $"the listener on port {listener.Port} is in the snapshot");
+        var name = json.GetProperty("metadata").GetProperty("hostName").GetString()!;
+
+        var mine = await host.GetJson($"/api/snapshot?port={listener.Port}&state=listen&host={Uri.EscapeDataString(name.ToUpperInvariant())}");
+        Assert.Single(mine.GetProperty("sockets").EnumerateArray());
+        var other = await host.GetJson($"/api/snapshot?port={listener.Port}&host=not-{Uri.EscapeDataString(name)}");
+        Assert.Empty(other.GetProperty("sockets").EnumerateArray());
+        Assert.Equal($"port={listener.Port}&host=not-{name.ToLowerInvariant()}", other.GetProperty("filter").GetString());
+    }
+
+    [Fact]
     public async Task The_snapshot_holds_only_the_sockets_the_filter_selects_in_the_documented_shape()
     {
         using var listener = new BoundSocket();
