@@ -22,7 +22,8 @@ public sealed class FleetFixture(PublishedApp app) : IAsyncLifetime
 
     private readonly ConcurrentQueue<string> _output = new();
     private readonly Dictionary<string, Process> _agents = [];
-    private readonly string _history = Path.Combine(Path.GetTempPath(), $"pd-fleet-history-{Guid.NewGuid():N}.db");
+    private readonly List<string> _histories = [];
+    private readonly List<Process> _others = [];
     private Process? _dashboard;
 
     public RedisProcess Redis { get; private set; } = default!;
@@ -77,16 +78,37 @@ public sealed class FleetFixture(PublishedApp app) : IAsyncLifetime
 
     private async Task StartDashboardAsync()
     {
+        (_dashboard, var http) = await StartDashboardAsync("dashboard", Redis.TcpConfiguration);
+        Http = http;
+    }
+
+    /// <summary>Another dashboard on its own loopback port reading <paramref name="redis"/> (stopped with the fixture).</summary>
+    public async Task<HttpClient> StartOtherDashboardAsync(string name, string redis, params string[] args)
+    {
+        var (process, http) = await StartDashboardAsync(name, redis, args);
+        _others.Add(process);
+        return http;
+    }
+
+    private async Task<(Process Process, HttpClient Http)> StartDashboardAsync(string name, string redis, params string[] args)
+    {
         var port = FreeLoopbackPort();
+        var history = Path.Combine(Path.GetTempPath(), $"pd-fleet-history-{Guid.NewGuid():N}.db");
+        _histories.Add(history);
         var start = Start("dotnet", [Path.Combine(app.PublishDirectory, "PortDashboard.dll"), "--urls", $"http://127.0.0.1:{port}",
-            $"--PortDashboard:Fleet:Redis={Redis.TcpConfiguration}", $"--PortDashboard:History:Path={_history}", "--PortDashboard:PollInterval=00:00:01"]);
-        _dashboard = Launch(start, "dashboard");
-        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(10) };
-        await Until("the dashboard answers /healthz", async () =>
+            $"--PortDashboard:Fleet:Redis={redis}", $"--PortDashboard:History:Path={history}", "--PortDashboard:PollInterval=00:00:01", .. args]);
+        var process = Launch(start, name);
+        var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(10) };
+        await Until($"{name} answers /healthz", async () =>
         {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"{name} exited with {process.ExitCode}\n{Describe()}");
+            }
+
             try
             {
-                using var response = await Http.GetAsync(new Uri("healthz", UriKind.Relative));
+                using var response = await http.GetAsync(new Uri("healthz", UriKind.Relative));
                 return response.StatusCode == HttpStatusCode.OK;
             }
             catch (HttpRequestException)
@@ -94,7 +116,11 @@ public sealed class FleetFixture(PublishedApp app) : IAsyncLifetime
                 return false;
             }
         }, TimeSpan.FromSeconds(60));
+        return (process, http);
     }
+
+    /// <summary>Whether a dashboard started by <see cref="StartOtherDashboardAsync"/> is still running.</summary>
+    public bool AllRunning => _others.All(p => !p.HasExited);
 
     public async Task<JsonElement> GetJsonAsync(string path)
     {
@@ -213,7 +239,7 @@ public sealed class FleetFixture(PublishedApp app) : IAsyncLifetime
     public async ValueTask DisposeAsync()
     {
         Http?.Dispose();
-        foreach (var process in _agents.Values.Append(_dashboard).OfType<Process>())
+        foreach (var process in _agents.Values.Append(_dashboard).Concat(_others).OfType<Process>())
         {
             if (!process.HasExited)
             {
@@ -234,8 +260,11 @@ public sealed class FleetFixture(PublishedApp app) : IAsyncLifetime
             await Redis.DisposeAsync();
         }
 
-        File.Delete(_history);
-        File.Delete(_history + "-wal");
-        File.Delete(_history + "-shm");
+        foreach (var history in _histories)
+        {
+            File.Delete(history);
+            File.Delete(history + "-wal");
+            File.Delete(history + "-shm");
+        }
     }
 }

@@ -175,6 +175,46 @@ public sealed class FleetTests(FleetFixture fleet, PublishedApp app, ITestOutput
         Assert.True((await fleet.GetJsonAsync("api/fleet/hosts")).GetProperty("redisConnected").GetBoolean());
     });
 
+    [Fact]
+    public Task AWrongPasswordOrAnUnreachableRedisIsReportedAndNeverACrash() => Reported(async () =>
+    {
+        await using var locked = await RedisProcess.StartAsync("--requirepass", "the-right-one");
+        int closedPort;
+        using (var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            closedPort = ((IPEndPoint)probe.LocalEndpoint).Port; // nothing listens there once it is closed
+        }
+
+        var cases = new (HttpClient Http, string Name, string Why)[]
+        {
+            (await fleet.StartOtherDashboardAsync("wrong-password", locked.TcpConfiguration, "--PortDashboard:Fleet:Password=wrong"), "wrong-password", "credentials"),
+            (await fleet.StartOtherDashboardAsync("unreachable", $"127.0.0.1:{closedPort}"), "unreachable", $"127.0.0.1:{closedPort}"),
+        };
+        foreach (var (http, name, why) in cases)
+        {
+            string description = "";
+            await fleet.Until($"{name}: /healthz degraded saying why", async () =>
+            {
+                using var health = await http.GetAsync(new Uri("healthz", UriKind.Relative));
+                var body = await health.Content.ReadAsStringAsync();
+                description = body;
+                return health.StatusCode == HttpStatusCode.OK && body.Contains("\"Degraded\"", StringComparison.Ordinal)
+                    && body.Contains(why, StringComparison.OrdinalIgnoreCase);
+            }, Converge);
+            output.WriteLine($"{name}: {description}");
+            Assert.Contains($"[{name}] ", fleet.Describe(), StringComparison.Ordinal);
+            Assert.Contains("retrying by itself", fleet.Describe(), StringComparison.Ordinal);
+
+            var hosts = await http.GetStringAsync(new Uri("api/fleet/hosts", UriKind.Relative));
+            Assert.Contains("\"redisConnected\":false", hosts, StringComparison.Ordinal);
+            var page = await http.GetStringAsync(new Uri("hosts", UriKind.Relative));
+            Assert.Contains("fleet-banner", page, StringComparison.Ordinal); // the banner, on every page
+        }
+
+        Assert.True(fleet.AllRunning, "a dashboard exited");
+    });
+
     /// <summary>An ss line "proto local remote" with a port of either end in 1..1023 (range=wellknown's test).</summary>
     private static bool WellKnown(string line) =>
         line.Split(' ').Skip(1).Any(endpoint => int.Parse(endpoint[(endpoint.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture) is > 0 and < 1024);

@@ -16,8 +16,11 @@ public sealed class RedisProcess : IAsyncDisposable
     private readonly string _directory = Directory.CreateTempSubdirectory("pd-fleet-redis-").FullName;
     private Process? _process;
 
-    private RedisProcess(int port)
+    private readonly string[] _extra;
+
+    private RedisProcess(int port, string[] extra)
     {
+        _extra = extra;
         Port = port;
         SocketPath = Path.Combine(_directory, "redis.sock");
     }
@@ -29,9 +32,10 @@ public sealed class RedisProcess : IAsyncDisposable
     /// <summary>The dashboard's configuration value (TCP on loopback).</summary>
     public string TcpConfiguration => $"127.0.0.1:{Port}";
 
-    public static async Task<RedisProcess> StartAsync()
+    /// <summary>Starts one; <paramref name="extra"/> are more arguments (<c>--requirepass x</c>).</summary>
+    public static async Task<RedisProcess> StartAsync(params string[] extra)
     {
-        var redis = new RedisProcess(FreeLoopbackPort());
+        var redis = new RedisProcess(FreeLoopbackPort(), extra);
         await redis.StartProcessAsync();
         return redis;
     }
@@ -68,7 +72,7 @@ public sealed class RedisProcess : IAsyncDisposable
             WorkingDirectory = _directory,
         };
         foreach (var arg in (string[])["--bind", "127.0.0.1", "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                     "--save", "", "--appendonly", "no", "--unixsocket", SocketPath, "--unixsocketperm", "777", "--dir", _directory])
+                     "--save", "", "--appendonly", "no", "--unixsocket", SocketPath, "--unixsocketperm", "777", "--dir", _directory, .. _extra])
         {
             start.ArgumentList.Add(arg);
         }
@@ -110,7 +114,7 @@ public sealed class RedisProcess : IAsyncDisposable
             await stream.WriteAsync("PING\r\n"u8.ToArray());
             var buffer = new byte[16];
             var read = await stream.ReadAsync(buffer);
-            return read > 0 && buffer[0] == (byte)'+';
+            return read > 0 && (buffer[0] == (byte)'+' || buffer[0] == (byte)'-'); // -NOAUTH: up, wants a password
         }
         catch (SocketException)
         {
