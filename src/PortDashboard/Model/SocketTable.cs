@@ -36,6 +36,12 @@ public sealed class SocketTable
 
     public TimeSpan HighlightDuration { get; }
 
+    /// <summary>
+    /// The service's first-seen times (<see cref="ISnapshotFeed.Ages"/>): with them a row's age counts from when the
+    /// service first saw its socket, whenever the page opened. Without, from the first snapshot the table got.
+    /// </summary>
+    public SocketAges? Ages { get; set; }
+
     public ChurnHistory Churn { get; }
 
     /// <summary>The snapshot the table shows (after the last batch applied).</summary>
@@ -125,7 +131,8 @@ public sealed class SocketTable
             }
             else
             {
-                var added = new SocketRow(socket, snapshot.TakenAt, seenAtStart: first, _latest);
+                var (firstSeen, seenAtStart) = AgeOf(socket, snapshot.TakenAt, seenAtStart: first);
+                var added = new SocketRow(socket, firstSeen, seenAtStart, _latest);
                 _rows[socket.Key] = added;
                 if (!first)
                 {
@@ -240,7 +247,7 @@ public sealed class SocketTable
         var view = new List<SocketRow>(filter.IsEmpty ? _rows.Count : Math.Min(_rows.Count, 1024));
         foreach (var row in _rows.Values)
         {
-            if (filter.IsEmpty || filter.Matches(row.Socket, services))
+            if (filter.IsEmpty || filter.Matches(row.Socket, services, Latest.PortPolicy))
             {
                 view.Add(row);
             }
@@ -283,11 +290,18 @@ public sealed class SocketTable
             return;
         }
 
-        var added = new SocketRow(socket, seenAt, seenAtStart: false, _latest);
+        var (firstSeen, seenAtStart) = AgeOf(socket, seenAt, seenAtStart: false);
+        var added = new SocketRow(socket, firstSeen, seenAtStart, _latest);
         _rows[socket.Key] = added;
         _counter.Add(socket);
         Highlight(added, RowStatus.New, now);
     }
+
+    /// <summary>The service's first sight of <paramref name="socket"/> when it knows it; the table's own otherwise.</summary>
+    private (DateTimeOffset FirstSeen, bool SeenAtStart) AgeOf(Socket socket, DateTimeOffset seenAt, bool seenAtStart) =>
+        Ages is not null && Ages.TryGet(socket.Key, out var age) && age.FirstSeen <= seenAt
+            ? (age.FirstSeen, age.SeenAtStart)
+            : (seenAt, seenAtStart);
 
     private void Highlight(SocketRow row, RowStatus status, DateTimeOffset now)
     {

@@ -20,6 +20,7 @@ public partial class Connections
     public const int RowHeight = 28;
 
     private static readonly PortRange[] AllRanges = [PortRange.WellKnown, PortRange.Registered, PortRange.Ephemeral];
+    private static readonly OsPortClass[] AllOsClasses = [OsPortClass.Ephemeral, OsPortClass.Privileged];
     private const string GridHeight = "calc(100vh - 262px)";
 
     private readonly SocketTable _table = new();
@@ -31,6 +32,7 @@ public partial class Connections
     private Filter _filter = Filter.Empty;
     private FilterException? _filterError;
     private IReadOnlyCollection<PortRange> _selectedRanges = [];
+    private IReadOnlyCollection<OsPortClass> _selectedOsClasses = [];
     private IReadOnlyCollection<TransportProtocol> _selectedProtocols = [];
     private IReadOnlyCollection<SocketState> _selectedStates = [];
     private DateTimeOffset _now;
@@ -95,7 +97,7 @@ public partial class Connections
     {
         get
         {
-            var other = (_filter with { Ranges = [], Protocols = [], States = [], Text = null }).ToQueryString();
+            var other = (_filter with { Ranges = [], OsClasses = [], Protocols = [], States = [], Text = null }).ToQueryString();
             return other.Length == 0 ? null : Uri.UnescapeDataString(other).Replace("&", " · ", StringComparison.Ordinal);
         }
     }
@@ -103,6 +105,7 @@ public partial class Connections
     protected override void OnInitialized()
     {
         _now = Time.GetUtcNow();
+        _table.Ages = Feed.Ages;
         ApplyUrl(Navigation.Uri);
         Navigation.LocationChanged += OnLocationChanged;
     }
@@ -163,6 +166,12 @@ public partial class Connections
 
     private Task OnRangesChanged(IReadOnlyCollection<PortRange>? ranges) => SetFilterAsync(_filter.WithRanges(ranges ?? []));
 
+    private Task OnOsClassesChanged(IReadOnlyCollection<OsPortClass>? values) => SetFilterAsync(_filter.WithOsClasses(values ?? []));
+
+    private string OsClassTitle(OsPortClass value) => value == OsPortClass.Ephemeral
+        ? Display.OsEphemeralTitle(_table.Latest.PortPolicy)
+        : Display.PrivilegedTitle(_table.Latest.PortPolicy);
+
     private Task OnProtocolsChanged(IReadOnlyCollection<TransportProtocol>? protocols) => SetFilterAsync(_filter.WithProtocols(protocols ?? []));
 
     private Task OnStatesChanged(IReadOnlyCollection<SocketState>? states) => SetFilterAsync(_filter.WithStates(states ?? []));
@@ -221,6 +230,7 @@ public partial class Connections
         _filter = filter;
         _filterError = error;
         _selectedRanges = filter.Ranges;
+        _selectedOsClasses = filter.OsClasses;
         _selectedProtocols = filter.Protocols;
         _selectedStates = filter.States;
     }
