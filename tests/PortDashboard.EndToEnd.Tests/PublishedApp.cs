@@ -122,6 +122,11 @@ public class PublishedApp : IAsyncLifetime
         return (Path.Combine(_publishDirectory, "PortDashboard.dll"), _publishDirectory);
     }
 
+    /// <summary>Adds to the app's start (environment, arguments) before it runs.</summary>
+    protected virtual void Configure(ProcessStartInfo start)
+    {
+    }
+
     /// <summary>Runs <c>dotnet</c> with <paramref name="args"/> in the repository root; throws unless it exits with 0.</summary>
     protected async Task RunDotnetAsync(string[] args, TimeSpan timeout)
     {
@@ -152,6 +157,7 @@ public class PublishedApp : IAsyncLifetime
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         start.Environment["DOTNET_ENVIRONMENT"] = "Production";
         start.Environment["PortDashboard__PollInterval"] = PollInterval.ToString("c", System.Globalization.CultureInfo.InvariantCulture);
+        Configure(start);
 
         _app = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
         Capture(_app, "app");
@@ -210,6 +216,14 @@ public class PublishedApp : IAsyncLifetime
         catch (DirectoryNotFoundException)
         {
         }
+
+        CleanUp();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Deletes what a derived fixture made, once the app has stopped.</summary>
+    protected virtual void CleanUp()
+    {
     }
 
     private async Task<int> RunAsync(string file, string[] args, string directory, TimeSpan timeout)
