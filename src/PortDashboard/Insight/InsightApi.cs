@@ -75,7 +75,17 @@ public static class InsightApi
         }
 
         // An event per birth and per death in [from, to); a row can give both.
-        var page = await store.ChangedBetweenAsync(from, to, filter, services, limit, cancellationToken);
+        HistoryPage page;
+        try
+        {
+            page = await store.ChangedBetweenAsync(from, to, filter, services, limit, cancellationToken);
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException e)
+        {
+            // The file deleted, damaged or unreadable while running: say so; the live views go on.
+            return TypedResults.Problem(title: "History unavailable", detail: $"reading {store.Path} failed: {e.Message}", statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+
         var events = new List<HistoryEventDto>();
         foreach (var row in page.Rows)
         {
@@ -104,7 +114,8 @@ public static class InsightApi
             events.RemoveRange(limit, events.Count - limit);
         }
 
-        return TypedResults.Ok(new HistoryMessage(from, to, filter.ToQueryString(), events.Count, truncated, events));
+        var health = state.WriteHealth;
+        return TypedResults.Ok(new HistoryMessage(from, to, filter.ToQueryString(), events.Count, truncated, events, health.Error, health.Dropped));
     }
 
     internal static Ok<EphemeralMessage> GetEphemeral(InsightState state)
@@ -199,7 +210,13 @@ public sealed record HistoryEventDto(
     bool OpenAtStart, bool DiedUnwatched, string? OwnerSource);
 
 /// <summary>The body of <c>GET /api/history</c>.</summary>
-public sealed record HistoryMessage(DateTimeOffset From, DateTimeOffset To, string Filter, int Count, bool Truncated, IReadOnlyList<HistoryEventDto> Events);
+/// <remarks>
+/// <c>WriteError</c> is the history writer's last error while writes fail (a full disk: null once a write works
+/// again); <c>Dropped</c> counts the records failed writes lost since start (appended fields).
+/// </remarks>
+public sealed record HistoryMessage(
+    DateTimeOffset From, DateTimeOffset To, string Filter, int Count, bool Truncated, IReadOnlyList<HistoryEventDto> Events,
+    string? WriteError, long Dropped);
 
 /// <summary>One destination's use of the ephemeral range.</summary>
 public sealed record DestinationDto(
