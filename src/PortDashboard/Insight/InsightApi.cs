@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using PortDashboard.Core.Filtering;
 using PortDashboard.Core.Ports;
@@ -19,7 +18,6 @@ public static class InsightApi
 {
     public const int DefaultLimit = 10_000;
     public const int MaxLimit = 100_000;
-    private static readonly string[] OwnKeys = ["from", "to", "limit"];
 
     public static IEndpointRouteBuilder MapInsightApi(this IEndpointRouteBuilder endpoints)
     {
@@ -32,42 +30,12 @@ public static class InsightApi
     internal static async Task<Results<Ok<HistoryMessage>, ProblemHttpResult>> GetHistoryAsync(
         HttpRequest request, InsightState state, ServiceNameRegistry services, TimeProvider time, CancellationToken cancellationToken)
     {
-        var now = time.GetUtcNow();
-        Filter filter;
-        try
+        if (!HistoryQuery.TryParse(request.QueryString.Value, request.Query, time.GetUtcNow(), out var query, out var bad))
         {
-            filter = Filter.Parse(request.QueryString.Value, OwnKeys);
-        }
-        catch (FilterException e)
-        {
-            return Problem("Invalid filter", e.Parameter, e.Message);
+            return Problem(bad.Title, bad.Parameter, bad.Detail);
         }
 
-        var query = request.Query;
-        var to = now;
-        if (query.TryGetValue("to", out var toText) && !HistoryTime.TryParse(toText, now, out to, out var toError))
-        {
-            return Problem("Invalid time", "to", "to " + toError);
-        }
-
-        var from = to - TimeSpan.FromHours(1);
-        if (query.TryGetValue("from", out var fromText) && !HistoryTime.TryParse(fromText, now, out from, out var fromError))
-        {
-            return Problem("Invalid time", "from", "from " + fromError);
-        }
-
-        if (from > to)
-        {
-            return Problem("Invalid time", "from", $"from ({HistoryTime.Format(from)}) is after to ({HistoryTime.Format(to)})");
-        }
-
-        var limit = DefaultLimit;
-        if (query.TryGetValue("limit", out var limitText)
-            && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > MaxLimit))
-        {
-            return Problem("Invalid limit", "limit", $"limit '{limitText}' must be a whole number from 1 to {MaxLimit}");
-        }
-
+        var (filter, from, to, limit) = query;
         if (state.Store is not { } store)
         {
             var reason = state.History.Enabled ? state.History.Error ?? "the history database is not open yet" : "history is off (PortDashboard:History:Enabled is false)";
