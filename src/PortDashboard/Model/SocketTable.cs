@@ -39,7 +39,14 @@ public sealed class SocketTable
     public ChurnHistory Churn { get; }
 
     /// <summary>The snapshot the table shows (after the last batch applied).</summary>
-    public Snapshot Latest { get; private set; } = Snapshot.Empty;
+    public Snapshot Latest
+    {
+        get => _latest.Snapshot;
+        private set => _latest.Snapshot = value;
+    }
+
+    private readonly LatestSnapshot _latest = new();
+    private Snapshot? _viewSnapshot;
 
     /// <summary>The sequence number of the last delta applied.</summary>
     public long Sequence { get; private set; }
@@ -118,7 +125,7 @@ public sealed class SocketTable
             }
             else
             {
-                var added = new SocketRow(socket, snapshot.TakenAt, seenAtStart: first);
+                var added = new SocketRow(socket, snapshot.TakenAt, seenAtStart: first, _latest);
                 _rows[socket.Key] = added;
                 if (!first)
                 {
@@ -222,7 +229,10 @@ public sealed class SocketTable
     public IReadOnlyList<SocketRow> View(Filter filter, SocketSort sort, ServiceNameRegistry services)
     {
         ArgumentNullException.ThrowIfNull(filter);
-        if (_viewVersion == Version && ReferenceEquals(filter, _viewFilter) && sort == _viewSort && ReferenceEquals(services, _viewServices))
+        // Sorted by a live figure (throughput, rtt...), the order changes with every snapshot, not only with the rows.
+        var snapshotMatters = sort.IsByLiveFigure;
+        if (_viewVersion == Version && ReferenceEquals(filter, _viewFilter) && sort == _viewSort && ReferenceEquals(services, _viewServices)
+            && (!snapshotMatters || ReferenceEquals(_viewSnapshot, Latest)))
         {
             return _view;
         }
@@ -237,7 +247,7 @@ public sealed class SocketTable
         }
 
         view.Sort(sort.Comparison);
-        (_view, _viewVersion, _viewFilter, _viewSort, _viewServices) = (view, Version, filter, sort, services);
+        (_view, _viewVersion, _viewFilter, _viewSort, _viewServices, _viewSnapshot) = (view, Version, filter, sort, services, Latest);
         return view;
     }
 
@@ -273,7 +283,7 @@ public sealed class SocketTable
             return;
         }
 
-        var added = new SocketRow(socket, seenAt, seenAtStart: false);
+        var added = new SocketRow(socket, seenAt, seenAtStart: false, _latest);
         _rows[socket.Key] = added;
         _counter.Add(socket);
         Highlight(added, RowStatus.New, now);

@@ -36,6 +36,20 @@ public partial class Connections
     private DateTimeOffset _now;
     private int _shown;
 
+    /// <summary>The TCP columns the column picker shows (none by default: they need the netlink reader and a second poll).</summary>
+    private IReadOnlyCollection<string> _shownColumns = [];
+
+    public const string ThroughputColumn = "throughput";
+    public const string RttColumn = "rtt";
+    public const string RetransmitsColumn = "retransmits";
+
+    private static readonly (string Id, string Title)[] OptionalColumns =
+    [
+        (ThroughputColumn, "Throughput"),
+        (RttColumn, "RTT"),
+        (RetransmitsColumn, "Retransmits"),
+    ];
+
     public Connections() => _loadRows = LoadRowsAsync;
 
     [Inject]
@@ -216,6 +230,14 @@ public partial class Connections
         Navigation.LocationChanged -= OnLocationChanged;
         LiveOrOwn.SetPaused(false); // pausing is this page's; other pages stay live
     }
+
+    private bool IsShown(string column) => _shownColumns.Contains(column);
+
+    private void OnColumnsChanged(IReadOnlyCollection<string>? columns) => _shownColumns = columns ?? [];
+
+    private static string RttTitle(SocketRow row) => row.Tcp is { } tcp
+        ? $"rttvar {Display.Rtt(tcp.RttVarianceMicroseconds / 1000.0)}, cwnd {tcp.CongestionWindow}, lost {tcp.Lost}"
+        : "Unknown: no tcp_info for this socket";
 
     private static Color RangeColor(PortRange range) => range switch
     {
