@@ -122,8 +122,11 @@ public sealed record Filter
 
     public Filter WithSide(EndpointSide side) => this with { Side = side };
 
-    /// <summary>Whether <paramref name="socket"/> is in this view. <paramref name="services"/> lets the free text find service names.</summary>
-    public bool Matches(Socket socket, ServiceNameRegistry? services = null)
+    /// <summary>
+    /// Whether <paramref name="socket"/> is in this view. <paramref name="services"/> lets the free text find service
+    /// names, <paramref name="remoteNames"/> the names of remote addresses (the pages' reverse DNS; null when none).
+    /// </summary>
+    public bool Matches(Socket socket, ServiceNameRegistry? services = null, Func<NetAddress, string?>? remoteNames = null)
     {
         ArgumentNullException.ThrowIfNull(socket);
         return (Protocols.IsEmpty || Protocols.Contains(socket.Protocol))
@@ -132,7 +135,7 @@ public sealed record Filter
             && (Ranges.IsEmpty || OnSide(socket, static (filter, endpoint) => filter.Ranges.Contains(PortRanges.Classify(endpoint.Port))))
             && (Ports.IsEmpty || OnSide(socket, static (filter, endpoint) => ContainsPort(filter.Ports, endpoint.Port)))
             && (Addresses.IsEmpty || OnSide(socket, static (filter, endpoint) => MatchesAddress(filter.Addresses, endpoint.Address)))
-            && (_words.IsEmpty || MatchesText(socket, services));
+            && (_words.IsEmpty || MatchesText(socket, services, remoteNames));
     }
 
     private bool OnSide(Socket socket, Func<Filter, Endpoint, bool> test)
@@ -193,7 +196,7 @@ public sealed record Filter
         return false;
     }
 
-    private bool MatchesText(Socket socket, ServiceNameRegistry? services)
+    private bool MatchesText(Socket socket, ServiceNameRegistry? services, Func<NetAddress, string?>? remoteNames)
     {
         Span<char> local = stackalloc char[Endpoint.MaxTextLength];
         Span<char> remote = stackalloc char[Endpoint.MaxTextLength];
@@ -204,13 +207,14 @@ public sealed record Filter
         remote = remote[..remoteLength];
         var localService = services?.Lookup(socket.Local.Port, socket.Protocol);
         var remoteService = socket.Remote.IsUnspecified ? null : services?.Lookup(socket.Remote.Port, socket.Protocol);
+        var remoteName = socket.Remote.IsUnspecified ? null : remoteNames?.Invoke(socket.Remote.Address);
 
         foreach (var word in _words)
         {
             var found = Has(local, word) || Has(remote, word)
                 || Has(socket.State.ToDisplayName(), word) || Has(socket.State.ToQueryValue(), word)
                 || Has(socket.Protocol.ToDisplayName(), word)
-                || Has(localService, word) || Has(remoteService, word);
+                || Has(localService, word) || Has(remoteService, word) || Has(remoteName, word);
             for (var i = 0; !found && i < socket.Owners.Length; i++)
             {
                 var owner = socket.Owners[i];

@@ -27,6 +27,7 @@ public sealed class SocketTable
     private Filter? _viewFilter;
     private SocketSort _viewSort;
     private ServiceNameRegistry? _viewServices;
+    private (Func<NetAddress, string?>? Names, int Version) _viewNames;
 
     public SocketTable(TimeSpan? highlightDuration = null, ChurnHistory? churn = null)
     {
@@ -219,10 +220,14 @@ public sealed class SocketTable
     }
 
     /// <summary>The rows matching <paramref name="filter"/> in <paramref name="sort"/> order; cached until the table, filter or sort changes.</summary>
-    public IReadOnlyList<SocketRow> View(Filter filter, SocketSort sort, ServiceNameRegistry services)
+    /// <param name="remoteNames">The names of remote addresses the free text also finds (null: numbers only).</param>
+    /// <param name="namesVersion">Changes whenever <paramref name="remoteNames"/> may answer differently (a lookup ended).</param>
+    public IReadOnlyList<SocketRow> View(Filter filter, SocketSort sort, ServiceNameRegistry services, Func<NetAddress, string?>? remoteNames = null, int namesVersion = 0)
     {
         ArgumentNullException.ThrowIfNull(filter);
-        if (_viewVersion == Version && ReferenceEquals(filter, _viewFilter) && sort == _viewSort && ReferenceEquals(services, _viewServices))
+        var namesMatter = remoteNames is not null && filter.Text is not null;
+        var viewNames = namesMatter ? (remoteNames, namesVersion) : default;
+        if (_viewVersion == Version && ReferenceEquals(filter, _viewFilter) && sort == _viewSort && ReferenceEquals(services, _viewServices) && viewNames == _viewNames)
         {
             return _view;
         }
@@ -230,14 +235,14 @@ public sealed class SocketTable
         var view = new List<SocketRow>(filter.IsEmpty ? _rows.Count : Math.Min(_rows.Count, 1024));
         foreach (var row in _rows.Values)
         {
-            if (filter.IsEmpty || filter.Matches(row.Socket, services))
+            if (filter.IsEmpty || filter.Matches(row.Socket, services, namesMatter ? remoteNames : null))
             {
                 view.Add(row);
             }
         }
 
         view.Sort(sort.Comparison);
-        (_view, _viewVersion, _viewFilter, _viewSort, _viewServices) = (view, Version, filter, sort, services);
+        (_view, _viewVersion, _viewFilter, _viewSort, _viewServices, _viewNames) = (view, Version, filter, sort, services, viewNames);
         return view;
     }
 
