@@ -11,6 +11,8 @@ using PortDashboard.Bench;
 //       Sizes of the hub's messages for the current table, as the server writes them, per protocol.
 //   PortDashboard.Bench server --app <PortDashboard.dll> [--seconds 60] [--full-json] [--port 5199] [--env K=V,K=V]
 //       Runs the app at 1 Hz polling and reports its CPU share, its RSS and the hub's bytes per delta.
+//   PortDashboard.Bench tcpinfo [--runs 21]
+//       The poll's cost of asking for INET_DIAG_INFO (tcp_info): netlink read and steady snapshot, on vs off, interleaved.
 //   PortDashboard.Bench latency --app <published PortDashboard.dll> [--trials 50] [--poll-ms 1000] [--chromium /usr/bin/chromium]
 //       Socket opened → visible in a headless chromium on the Connections page: percentiles over the trials.
 
@@ -25,7 +27,8 @@ try
         "wire" => WireSizes.Run(Arguments.Parse(rest)),
         "server" => await ServerLoad.RunAsync(Arguments.Parse(rest)),
         "latency" => await BrowserLatency.RunAsync(Arguments.Parse(rest)),
-        _ => throw new ArgumentException($"unknown command '{command}': expected times, ticks, wire, server or latency"),
+        "tcpinfo" => TcpInfoCost.Run(Arguments.Parse(rest)),
+        _ => throw new ArgumentException($"unknown command '{command}': expected times, ticks, wire, server, latency or tcpinfo"),
     };
 }
 catch (ArgumentException e)

@@ -98,6 +98,7 @@ public sealed class Snapshotter
             : Attribute(_resolver, read.Sockets, takenAt, cancellationToken);
         ReuseUnchanged(read.Sockets);
 
+        var traffic = TrafficRates.Between(_previous, read.Sockets, takenAt);
         var duration = Stopwatch.GetElapsedTime(started);
         return _previous = new Snapshot(
             [.. read.Sockets],
@@ -107,7 +108,10 @@ public sealed class Snapshotter
             status,
             policy,
             HostName(_options.ProcRoot),
-            read.Malformed.Count);
+            read.Malformed.Count)
+        {
+            Traffic = traffic,
+        };
     }
 
     /// <summary>Attaches owners to the sockets that have a file (inode 0, e.g. TIME_WAIT, has none).</summary>
@@ -224,6 +228,7 @@ public sealed class Snapshotter
     {
         return a.Inode == b.Inode && a.State == b.State && a.Protocol == b.Protocol && a.Family == b.Family && a.Uid == b.Uid
             && a.TransmitQueue == b.TransmitQueue && a.ReceiveQueue == b.ReceiveQueue && a.Local == b.Local && a.Remote == b.Remote
+            && a.Tcp == b.Tcp
             && SameOwners(a.Owners, b.Owners);
     }
 

@@ -61,6 +61,12 @@ public sealed class Snapshot
 
     public string HostName { get; }
 
+    /// <summary>
+    /// Each TCP connection's bytes/s since the previous snapshot, from the tcp_info counters (set by the snapshotter;
+    /// <see cref="TrafficRates.Unknown"/> for a snapshot built otherwise, or the first one).
+    /// </summary>
+    public TrafficRates Traffic { get; init; } = TrafficRates.Unknown;
+
     /// <summary>Lines of the kernel's tables that could not be parsed and were skipped.</summary>
     public int MalformedLines { get; }
 

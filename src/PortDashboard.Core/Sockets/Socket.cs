@@ -15,7 +15,8 @@ public sealed class Socket
         int uid,
         long transmitQueue = 0,
         long receiveQueue = 0,
-        ImmutableArray<ProcessInfo> owners = default)
+        ImmutableArray<ProcessInfo> owners = default,
+        TcpInfo? tcp = null)
     {
         Protocol = protocol;
         Family = family;
@@ -27,6 +28,7 @@ public sealed class Socket
         TransmitQueue = transmitQueue;
         ReceiveQueue = receiveQueue;
         Owners = owners.IsDefault ? [] : owners;
+        Tcp = tcp;
     }
 
     public TransportProtocol Protocol { get; }
@@ -52,11 +54,17 @@ public sealed class Socket
     /// <summary>The processes holding this socket (several after fork or with SO_REUSEPORT; none in TIME_WAIT).</summary>
     public ImmutableArray<ProcessInfo> Owners { get; private set; }
 
+    /// <summary>
+    /// The kernel's TCP internals (rtt, cwnd, retransmits, byte counters), when the reader asked for them (netlink);
+    /// null for UDP, for TIME_WAIT and for a table read from /proc/net, which has none: unknown, not zero.
+    /// </summary>
+    public TcpInfo? Tcp { get; }
+
     public SocketKey Key => new(Protocol, Local, Remote, Inode);
 
     /// <summary>A copy holding other owners; everything else is shared.</summary>
     public Socket WithOwners(ImmutableArray<ProcessInfo> owners) =>
-        new(Protocol, Family, Local, Remote, State, Inode, Uid, TransmitQueue, ReceiveQueue, owners);
+        new(Protocol, Family, Local, Remote, State, Inode, Uid, TransmitQueue, ReceiveQueue, owners, Tcp);
 
     /// <summary>Sets owners on a socket that is not yet published in a snapshot (avoids a copy per socket).</summary>
     internal void AttachOwners(ImmutableArray<ProcessInfo> owners)
@@ -74,7 +82,11 @@ public sealed class Socket
 
     internal void MarkPublished() => IsPublished = true;
 
-    /// <summary>Whether state or owners differ (the socket's key being equal).</summary>
+    /// <summary>
+    /// Whether state or owners differ (the socket's key being equal). Counters (<see cref="Tcp"/>) and queues are not
+    /// compared: they move on every active connection at every poll, and a delta carrying them would grow with the
+    /// traffic instead of the churn. They travel in each snapshot (<see cref="Snapshot.Traffic"/> gives the rates).
+    /// </summary>
     public bool DiffersFrom(Socket other)
     {
         if (State != other.State || Owners.Length != other.Owners.Length)

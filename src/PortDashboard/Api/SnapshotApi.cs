@@ -88,6 +88,8 @@ public static class SnapshotCsv
         "local_address", "local_port", "local_range", "local_os_ephemeral", "local_privileged", "local_service",
         "remote_address", "remote_port", "remote_range", "remote_os_ephemeral", "remote_privileged", "remote_service",
         "state", "inode", "uid", "pids", "processes", "users", "transmit_queue", "receive_queue",
+        "rtt_ms", "rttvar_ms", "cwnd", "retransmits", "lost", "bytes_acked", "bytes_received", "bytes_sent",
+        "delivery_rate", "received_per_second", "sent_per_second",
     ];
 
     public static string Row(SocketDto socket)
@@ -129,6 +131,21 @@ public static class SnapshotCsv
         Add(string.Join(';', socket.Owners.Select(o => o.User).Distinct()));
         AddNumber(socket.Queues.Transmit);
         AddNumber(socket.Queues.Receive);
+
+        // TCP internals: empty fields when unknown (UDP, /proc/net, the first poll's rates), never 0.
+        var tcp = socket.Tcp;
+        void AddOptional(double? value) => Add(value?.ToString("0.###", CultureInfo.InvariantCulture));
+        AddOptional(tcp?.RttMs);
+        AddOptional(tcp?.RttVarMs);
+        AddOptional(tcp?.CongestionWindow);
+        AddOptional(tcp?.Retransmits);
+        AddOptional(tcp?.Lost);
+        AddOptional(tcp?.BytesAcked);
+        AddOptional(tcp?.BytesReceived);
+        AddOptional(tcp?.BytesSent);
+        AddOptional(tcp?.DeliveryRate);
+        AddOptional(tcp?.ReceivedPerSecond);
+        AddOptional(tcp?.SentPerSecond);
         return row.Append("\r\n").ToString();
     }
 

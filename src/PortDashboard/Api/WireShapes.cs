@@ -44,7 +44,50 @@ public sealed record OwnerDto(
 [MessagePackObject]
 public sealed record QueuesDto([property: Key(0)] long Transmit, [property: Key(1)] long Receive);
 
+/// <summary>
+/// A TCP socket's internals (<c>struct tcp_info</c>) and its throughput since the previous poll. Null fields are
+/// unknown, never zero: an older kernel's shorter struct, or a rate on the first poll or of a new connection.
+/// </summary>
+/// <param name="RttMs">Smoothed round-trip time, ms.</param>
+/// <param name="RttVarMs">Its mean deviation, ms.</param>
+/// <param name="CongestionWindow">Send congestion window, segments.</param>
+/// <param name="Retransmits">Segments retransmitted over the connection's life.</param>
+/// <param name="Lost">Segments currently thought lost.</param>
+/// <param name="BytesAcked">Bytes sent and acknowledged.</param>
+/// <param name="BytesReceived">Bytes received.</param>
+/// <param name="BytesSent">Bytes sent, retransmits included.</param>
+/// <param name="DeliveryRate">The kernel's delivery-rate estimate, bytes/s.</param>
+/// <param name="ReceivedPerSecond">Bytes/s received since the previous poll.</param>
+/// <param name="SentPerSecond">Bytes/s sent (acknowledged) since the previous poll.</param>
+[MessagePackObject]
+public sealed record TcpInfoDto(
+    [property: Key(0)] double RttMs,
+    [property: Key(1)] double RttVarMs,
+    [property: Key(2)] long CongestionWindow,
+    [property: Key(3)] long Retransmits,
+    [property: Key(4)] long Lost,
+    [property: Key(5)] ulong? BytesAcked,
+    [property: Key(6)] ulong? BytesReceived,
+    [property: Key(7)] ulong? BytesSent,
+    [property: Key(8)] ulong? DeliveryRate,
+    [property: Key(9)] double? ReceivedPerSecond,
+    [property: Key(10)] double? SentPerSecond);
+
+/// <summary>The latest tcp_info figures of one socket the client has, sent in a delta's <c>counters</c>.</summary>
+[MessagePackObject]
+public sealed record SocketCountersDto([property: Key(0)] string Id, [property: Key(1)] TcpInfoDto Tcp);
+
+/// <summary>One process's throughput: the sum over its connections whose rate is known.</summary>
+[MessagePackObject]
+public sealed record ProcessTrafficDto(
+    [property: Key(0)] int Pid,
+    [property: Key(1)] string Name,
+    [property: Key(2)] double ReceivedPerSecond,
+    [property: Key(3)] double SentPerSecond,
+    [property: Key(4)] int Connections);
+
 /// <summary>One socket. <paramref name="Id"/> is stable across snapshots (it is the <see cref="SocketKey"/>).</summary>
+/// <param name="Tcp">TCP internals and throughput; null without them (UDP, TIME_WAIT, the /proc/net reader).</param>
 [MessagePackObject]
 public sealed record SocketDto(
     [property: Key(0)] string Id,
@@ -56,7 +99,8 @@ public sealed record SocketDto(
     [property: Key(6)] long Inode,
     [property: Key(7)] int Uid,
     [property: Key(8)] IReadOnlyList<OwnerDto> Owners,
-    [property: Key(9)] QueuesDto Queues);
+    [property: Key(9)] QueuesDto Queues,
+    [property: Key(10)] TcpInfoDto? Tcp = null);
 
 /// <summary>How completely sockets were attributed to processes.</summary>
 [MessagePackObject]
@@ -92,13 +136,18 @@ public sealed record SnapshotMetadataDto(
 /// <param name="Sequence">The sequence number of the last delta this snapshot includes (0 before the first).</param>
 /// <param name="Filter">The filter applied, in its canonical query form (empty for none).</param>
 /// <param name="Total">Sockets in the whole snapshot, before filtering.</param>
+/// <param name="TopTalkers">
+/// The busiest processes of the whole table (bytes/s since the previous poll, at most <see cref="WireMapper.TopTalkerCount"/>);
+/// null when no rate is known (first poll, or a reader without tcp_info).
+/// </param>
 [MessagePackObject]
 public sealed record SnapshotMessage(
     [property: Key(0)] long Sequence,
     [property: Key(1)] string Filter,
     [property: Key(2)] SnapshotMetadataDto Metadata,
     [property: Key(3)] int Total,
-    [property: Key(4)] IReadOnlyList<SocketDto> Sockets);
+    [property: Key(4)] IReadOnlyList<SocketDto> Sockets,
+    [property: Key(5)] IReadOnlyList<ProcessTrafficDto>? TopTalkers = null);
 
 /// <summary>
 /// What changed, for one subscription's filter, from sequence <paramref name="FromSequence"/> to
@@ -109,6 +158,11 @@ public sealed record SnapshotMessage(
 /// <param name="Added">Sockets that appeared, or that changed and now match the filter.</param>
 /// <param name="Removed">Ids of sockets that disappeared, or that changed and no longer match.</param>
 /// <param name="Changed">Sockets whose state or owners changed and still match.</param>
+/// <param name="Counters">
+/// Moving counters are no change (state and owners are): at most every 5 s (<see cref="Hubs.CounterUpdates.DefaultInterval"/>), a
+/// delta carries the latest tcp_info of the matching connections that moved in the last poll, or had moved at the
+/// previous such update (so a connection that went quiet is seen at 0 B/s). Null in the deltas between.
+/// </param>
 [MessagePackObject]
 public sealed record DeltaMessage(
     [property: Key(0)] long FromSequence,
@@ -116,7 +170,8 @@ public sealed record DeltaMessage(
     [property: Key(2)] DateTimeOffset TakenAt,
     [property: Key(3)] IReadOnlyList<SocketDto> Added,
     [property: Key(4)] IReadOnlyList<string> Removed,
-    [property: Key(5)] IReadOnlyList<SocketDto> Changed);
+    [property: Key(5)] IReadOnlyList<SocketDto> Changed,
+    [property: Key(6)] IReadOnlyList<SocketCountersDto>? Counters = null);
 
 /// <summary>Turns Core's sockets and snapshots into the wire shapes.</summary>
 public sealed class WireMapper(ServiceNameRegistry services, bool showCommandLine)
@@ -127,7 +182,11 @@ public sealed class WireMapper(ServiceNameRegistry services, bool showCommandLin
     public static string Id(SocketKey key) => string.Create(
         CultureInfo.InvariantCulture, $"{key.Protocol.ToQueryValue()}/{key.Local}/{key.Remote}/{key.Inode}");
 
-    public SocketDto Socket(Socket socket, OsPortPolicy policy)
+    /// <summary>Processes listed in a snapshot's top talkers.</summary>
+    public const int TopTalkerCount = 10;
+
+    /// <summary>The wire form of <paramref name="socket"/>; its rates from <paramref name="traffic"/> (unknown without).</summary>
+    public SocketDto Socket(Socket socket, OsPortPolicy policy, TrafficRates? traffic = null)
     {
         ArgumentNullException.ThrowIfNull(socket);
         ArgumentNullException.ThrowIfNull(policy);
@@ -148,7 +207,40 @@ public sealed class WireMapper(ServiceNameRegistry services, bool showCommandLin
             socket.Inode,
             socket.Uid,
             owners,
-            new QueuesDto(socket.TransmitQueue, socket.ReceiveQueue));
+            new QueuesDto(socket.TransmitQueue, socket.ReceiveQueue),
+            Tcp(socket, traffic));
+    }
+
+    /// <summary>The wire form of a socket's tcp_info and rate; null when it has none.</summary>
+    public static TcpInfoDto? Tcp(Socket socket, TrafficRates? traffic)
+    {
+        if (socket.Tcp is not { } tcp)
+        {
+            return null;
+        }
+
+        var rate = traffic?.Of(socket);
+        return new TcpInfoDto(
+            tcp.RttMilliseconds,
+            tcp.RttVarianceMicroseconds / 1000.0,
+            tcp.CongestionWindow,
+            tcp.TotalRetransmits,
+            tcp.Lost,
+            tcp.BytesAcked,
+            tcp.BytesReceived,
+            tcp.BytesSent,
+            tcp.DeliveryRate,
+            rate?.ReceivedPerSecond,
+            rate?.SentPerSecond);
+    }
+
+    /// <summary>The busiest processes of <paramref name="snapshot"/>; null when no rate is known.</summary>
+    public static IReadOnlyList<ProcessTrafficDto>? TopTalkers(Snapshot snapshot)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        return snapshot.Traffic.ByProcess(snapshot, TopTalkerCount)?
+            .Select(p => new ProcessTrafficDto(p.Pid, p.Name, p.Rate.ReceivedPerSecond, p.Rate.SentPerSecond, p.Connections))
+            .ToList();
     }
 
     /// <summary>The sockets of <paramref name="snapshot"/> that match <paramref name="filter"/>, with the snapshot's metadata.</summary>
@@ -161,11 +253,11 @@ public sealed class WireMapper(ServiceNameRegistry services, bool showCommandLin
         {
             if (Matches(filter, socket))
             {
-                sockets.Add(Socket(socket, snapshot.PortPolicy));
+                sockets.Add(Socket(socket, snapshot.PortPolicy, snapshot.Traffic));
             }
         }
 
-        return new SnapshotMessage(sequence, filter.ToQueryString(), Metadata(snapshot), snapshot.Count, sockets);
+        return new SnapshotMessage(sequence, filter.ToQueryString(), Metadata(snapshot), snapshot.Count, sockets, TopTalkers(snapshot));
     }
 
     /// <summary>Whether <paramref name="socket"/> is in <paramref name="filter"/>'s view (service names included).</summary>

@@ -94,13 +94,13 @@ public sealed class FilteredDelta
             switch (change)
             {
                 case Change.Added:
-                    added.Add(_mapper.Socket(socket, latest.PortPolicy));
+                    added.Add(_mapper.Socket(socket, latest.PortPolicy, latest.Traffic));
                     break;
                 case Change.Removed:
                     removed.Add(WireMapper.Id(key));
                     break;
                 default:
-                    changed.Add(_mapper.Socket(socket, latest.PortPolicy));
+                    changed.Add(_mapper.Socket(socket, latest.PortPolicy, latest.Traffic));
                     break;
             }
         }

@@ -71,11 +71,15 @@ public sealed class HubSubscriptions(
                     }
 
                     var message = mapper.Snapshot(batch.Latest, batch.Sequence, subscription.Filter);
+                    subscription.Counters.Restart(batch.Latest);
                     await client.SendAsync(SocketsHub.SnapshotMethod, message, cancellationToken);
                 }
                 else
                 {
-                    var message = FilteredDelta.ToMessage(batch.Deltas, batch.Latest, subscription.Filter, mapper);
+                    var message = FilteredDelta.ToMessage(batch.Deltas, batch.Latest, subscription.Filter, mapper) with
+                    {
+                        Counters = subscription.Counters.Next(batch.Latest, subscription.Filter, mapper),
+                    };
                     await client.SendAsync(SocketsHub.DeltaMethod, message, cancellationToken);
                 }
             }
@@ -100,6 +104,9 @@ public sealed class HubSubscriptions(
         private Task _loop = Task.CompletedTask;
 
         public Filter Filter { get; } = filter;
+
+        /// <summary>When this subscription's deltas carry moving counters next.</summary>
+        public CounterUpdates Counters { get; } = new(CounterUpdates.DefaultInterval);
 
         public CancellationToken Token => _cancellation.Token;
 

@@ -20,6 +20,9 @@ namespace PortDashboard.Metrics;
 /// <item><c>portdashboard_sockets_opened_total{protocol}</c>, <c>portdashboard_sockets_closed_total{protocol}</c>: sockets that appeared or went between two snapshots.</item>
 /// <item><c>portdashboard_subscribers</c>, <c>portdashboard_subscribers_resynced_total</c>, <c>portdashboard_hub_connections</c>.</item>
 /// <item><c>portdashboard_attribution_partial</c> (1 when some processes could not be read), <c>portdashboard_attribution_processes_skipped</c>.</item>
+/// <item><c>portdashboard_process_tcp_throughput_bytes_per_second{process,direction}</c>: bytes/s received and sent by the
+/// busiest <see cref="TopProcesses"/> process names, summed over their TCP connections (tcp_info counters). Bounded:
+/// no per-connection series, and absent while no rate is known (first poll, the /proc/net reader).</item>
 /// </list>
 /// </summary>
 public sealed class PortDashboardMetrics : IHostedService, IDisposable
@@ -40,6 +43,9 @@ public sealed class PortDashboardMetrics : IHostedService, IDisposable
         (SocketState.Unconnected, TransportProtocol.Udp),
         (SocketState.Established, TransportProtocol.Udp),
     ];
+
+    /// <summary>Process names with a throughput series at most: the busiest ones, so the cardinality stays bounded.</summary>
+    public const int TopProcesses = 20;
 
     private readonly Meter _meter;
     private readonly SnapshotFeed _feed;
@@ -70,6 +76,7 @@ public sealed class PortDashboardMetrics : IHostedService, IDisposable
         _meter.CreateObservableGauge("portdashboard.hub.connections", () => _hubConnections.Open, "{connection}", "Open connections to the hub /hubs/sockets");
         _meter.CreateObservableGauge("portdashboard.attribution.partial", () => Current()?.Partial ?? 0, "", "1 when some processes could not be read, so some sockets show no owner");
         _meter.CreateObservableGauge("portdashboard.attribution.processes_skipped", () => Current()?.ProcessesSkipped ?? 0, "{process}", "Processes whose descriptors could not be read in the latest snapshot");
+        _meter.CreateObservableGauge("portdashboard.process.tcp_throughput", ObserveThroughput, "By/s", $"Bytes/s received and sent by the {TopProcesses} busiest process names over their TCP connections");
         _duration = _meter.CreateHistogram(
             "portdashboard.snapshot.duration", "s", "Time to read, attribute and stamp one snapshot",
             tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
@@ -178,6 +185,21 @@ public sealed class PortDashboardMetrics : IHostedService, IDisposable
         yield return new Measurement<long>(figures.UdpEphemeralInUse, new KeyValuePair<string, object?>("protocol", "udp"));
     }
 
+    private IEnumerable<Measurement<double>> ObserveThroughput()
+    {
+        if (Current() is not { } figures)
+        {
+            yield break;
+        }
+
+        foreach (var (name, rate) in figures.Throughput)
+        {
+            var process = new KeyValuePair<string, object?>("process", name);
+            yield return new Measurement<double>(rate.ReceivedPerSecond, process, new KeyValuePair<string, object?>("direction", "received"));
+            yield return new Measurement<double>(rate.SentPerSecond, process, new KeyValuePair<string, object?>("direction", "sent"));
+        }
+    }
+
     private IEnumerable<Measurement<double>> ObserveAge()
     {
         if (_feed.Status.LastSuccessAt is { } last)
@@ -214,7 +236,8 @@ public sealed class PortDashboardMetrics : IHostedService, IDisposable
         int UdpEphemeralInUse,
         int RangeSize,
         int Partial,
-        int ProcessesSkipped)
+        int ProcessesSkipped,
+        IReadOnlyList<(string Name, Throughput Rate)> Throughput)
     {
         public static Figures Of(Snapshot snapshot)
         {
@@ -242,7 +265,26 @@ public sealed class PortDashboardMetrics : IHostedService, IDisposable
                 pressure.UdpPortsInUse,
                 pressure.RangeSize,
                 snapshot.Attribution.IsPartial ? 1 : 0,
-                snapshot.Attribution.ProcessesSkipped);
+                snapshot.Attribution.ProcessesSkipped,
+                ThroughputByName(snapshot));
+        }
+
+        /// <summary>The busiest process names' summed rates (processes of one name share a series).</summary>
+        private static IReadOnlyList<(string Name, Throughput Rate)> ThroughputByName(Snapshot snapshot)
+        {
+            var byProcess = snapshot.Traffic.ByProcess(snapshot, int.MaxValue);
+            if (byProcess is null)
+            {
+                return [];
+            }
+
+            var byName = new Dictionary<string, Throughput>(StringComparer.Ordinal);
+            foreach (var process in byProcess)
+            {
+                byName[process.Name] = byName.GetValueOrDefault(process.Name) + process.Rate;
+            }
+
+            return [.. byName.OrderByDescending(p => p.Value.Total).ThenBy(p => p.Key, StringComparer.Ordinal).Take(TopProcesses).Select(p => (p.Key, p.Value))];
         }
     }
 }

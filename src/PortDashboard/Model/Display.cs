@@ -59,6 +59,24 @@ public static class Display
     /// <summary><c>12,345</c>.</summary>
     public static string Count(int value) => value.ToString("N0", CultureInfo.InvariantCulture);
 
+    /// <summary>A rate in bytes per second, in B/s, KB/s, MB/s or GB/s (1000-based, as network rates are); "–" when unknown.</summary>
+    public static string Rate(double? bytesPerSecond) => bytesPerSecond switch
+    {
+        null => "–",
+        < 1000 => string.Create(CultureInfo.InvariantCulture, $"{bytesPerSecond:0} B/s"),
+        < 1e6 => string.Create(CultureInfo.InvariantCulture, $"{bytesPerSecond / 1e3:0.#} KB/s"),
+        < 1e9 => string.Create(CultureInfo.InvariantCulture, $"{bytesPerSecond / 1e6:0.#} MB/s"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"{bytesPerSecond / 1e9:0.#} GB/s"),
+    };
+
+    /// <summary>Both directions of a rate, received first: <c>↓ 1.2 KB/s ↑ 30 B/s</c>; "–" when unknown.</summary>
+    public static string Throughput(Throughput? rate) =>
+        rate is { } r ? $"↓ {Rate(r.ReceivedPerSecond)} ↑ {Rate(r.SentPerSecond)}" : "–";
+
+    /// <summary>A round-trip time in ms; "–" when unknown.</summary>
+    public static string Rtt(double? milliseconds) =>
+        milliseconds is { } ms ? string.Create(CultureInfo.InvariantCulture, $"{ms:0.###} ms") : "–";
+
     /// <summary>The OS port policy as the header shows it: <c>ephemeral 32768–60999 · privileged &lt; 1024</c>.</summary>
     public static string Policy(OsPortPolicy policy) => string.Create(
         CultureInfo.InvariantCulture,

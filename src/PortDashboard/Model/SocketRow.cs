@@ -33,8 +33,14 @@ public sealed class SocketRow
     private AddressSortKey? _localKey;
     private AddressSortKey? _remoteKey;
 
-    internal SocketRow(Socket socket, DateTimeOffset firstSeen, bool seenAtStart)
+    private readonly LatestSnapshot? _latest;
+    private Snapshot? _figuresOf;
+    private TcpInfo? _tcp;
+    private Throughput? _rate;
+
+    internal SocketRow(Socket socket, DateTimeOffset firstSeen, bool seenAtStart, LatestSnapshot? latest = null)
     {
+        _latest = latest;
         Socket = socket;
         Key = socket.Key;
         FirstSeen = firstSeen;
@@ -87,6 +93,55 @@ public sealed class SocketRow
     /// <summary>The owners' user names, or the socket's uid when no owner could be read.</summary>
     public string User => _user ??= Display.User(Socket);
 
+    /// <summary>
+    /// The TCP internals of the latest snapshot's instance of this socket: a row is updated only when its state or
+    /// owners change (deltas leave counters out), so the figures are read from the table's latest snapshot.
+    /// </summary>
+    public TcpInfo? Tcp
+    {
+        get
+        {
+            Refresh();
+            return _tcp;
+        }
+    }
+
+    /// <summary>Bytes/s in and out since the previous poll; null when unknown (first poll, new connection, no counters).</summary>
+    public Throughput? Rate
+    {
+        get
+        {
+            Refresh();
+            return _rate;
+        }
+    }
+
+    /// <summary>Bytes/s in and out together, the throughput column's sort key.</summary>
+    public double? Throughput => Rate?.Total;
+
+    public double? RttMs => Tcp?.RttMilliseconds;
+
+    public long? Retransmits => Tcp?.TotalRetransmits;
+
+    private void Refresh()
+    {
+        var latest = _latest?.Snapshot;
+        if (ReferenceEquals(latest, _figuresOf))
+        {
+            return;
+        }
+
+        _figuresOf = latest;
+        if (latest is not null && !IsRemoved && latest.TryGet(Key, out var current))
+        {
+            (_tcp, _rate) = (current.Tcp, latest.Traffic.Of(current));
+        }
+        else
+        {
+            (_tcp, _rate) = (IsRemoved ? null : Socket.Tcp, null);
+        }
+    }
+
     /// <summary>The CSS class carrying the highlight.</summary>
     public string CssClass => Status switch
     {
@@ -122,6 +177,12 @@ public sealed class SocketRow
 
         Socket = socket;
     }
+}
+
+/// <summary>The snapshot a table shows, shared by its rows so each reads its live figures from it.</summary>
+internal sealed class LatestSnapshot
+{
+    public Snapshot Snapshot { get; set; } = Snapshot.Empty;
 }
 
 /// <summary>An address as one sortable number: IPv4 (and IPv4-mapped IPv6) before IPv6, then numerically.</summary>

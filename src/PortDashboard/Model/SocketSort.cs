@@ -12,6 +12,9 @@ public enum SocketSortColumn : byte
     Process,
     User,
     Age,
+    Throughput,
+    Rtt,
+    Retransmits,
 }
 
 /// <summary>A sort order of the live table. Ties are broken by the socket's identity, so the order is total and stable.</summary>
@@ -33,11 +36,17 @@ public readonly record struct SocketSort(SocketSortColumn Column, bool Descendin
             nameof(SocketRow.ProcessName) => SocketSortColumn.Process,
             nameof(SocketRow.User) => SocketSortColumn.User,
             nameof(SocketRow.FirstSeen) => SocketSortColumn.Age,
+            nameof(SocketRow.Throughput) => SocketSortColumn.Throughput,
+            nameof(SocketRow.RttMs) => SocketSortColumn.Rtt,
+            nameof(SocketRow.Retransmits) => SocketSortColumn.Retransmits,
             _ => null,
         };
 
         return column is { } c ? new SocketSort(c, descending) : Default;
     }
+
+    /// <summary>Whether the order follows figures that move with every snapshot (the rows' tcp_info), not only with the rows.</summary>
+    public bool IsByLiveFigure => Column is SocketSortColumn.Throughput or SocketSortColumn.Rtt or SocketSortColumn.Retransmits;
 
     public Comparison<SocketRow> Comparison
     {
@@ -69,6 +78,10 @@ public readonly record struct SocketSort(SocketSortColumn Column, bool Descendin
         SocketSortColumn.User => static (a, b) => string.Compare(a.User, b.User, StringComparison.Ordinal),
         // Youngest first when ascending: sorting by age puts new sockets on top.
         SocketSortColumn.Age => static (a, b) => b.FirstSeen.CompareTo(a.FirstSeen),
+        // Unknown (null) sorts below every figure: sorted descending, the busiest come first and the unknown last.
+        SocketSortColumn.Throughput => static (a, b) => Nullable.Compare(a.Throughput, b.Throughput),
+        SocketSortColumn.Rtt => static (a, b) => Nullable.Compare(a.RttMs, b.RttMs),
+        SocketSortColumn.Retransmits => static (a, b) => Nullable.Compare(a.Retransmits, b.Retransmits),
         _ => static (a, b) => a.LocalPort.CompareTo(b.LocalPort),
     };
 

@@ -40,7 +40,14 @@ public sealed class SocketTable
     public ChurnHistory Churn { get; }
 
     /// <summary>The snapshot the table shows (after the last batch applied).</summary>
-    public Snapshot Latest { get; private set; } = Snapshot.Empty;
+    public Snapshot Latest
+    {
+        get => _latest.Snapshot;
+        private set => _latest.Snapshot = value;
+    }
+
+    private readonly LatestSnapshot _latest = new();
+    private Snapshot? _viewSnapshot;
 
     /// <summary>The sequence number of the last delta applied.</summary>
     public long Sequence { get; private set; }
@@ -119,7 +126,7 @@ public sealed class SocketTable
             }
             else
             {
-                var added = new SocketRow(socket, snapshot.TakenAt, seenAtStart: first);
+                var added = new SocketRow(socket, snapshot.TakenAt, seenAtStart: first, _latest);
                 _rows[socket.Key] = added;
                 if (!first)
                 {
@@ -227,7 +234,10 @@ public sealed class SocketTable
         ArgumentNullException.ThrowIfNull(filter);
         var namesMatter = remoteNames is not null && filter.Text is not null;
         var viewNames = namesMatter ? (remoteNames, namesVersion) : default;
-        if (_viewVersion == Version && ReferenceEquals(filter, _viewFilter) && sort == _viewSort && ReferenceEquals(services, _viewServices) && viewNames == _viewNames)
+        // Sorted by a live figure (throughput, rtt...), the order changes with every snapshot, not only with the rows.
+        var snapshotMatters = sort.IsByLiveFigure;
+        if (_viewVersion == Version && ReferenceEquals(filter, _viewFilter) && sort == _viewSort && ReferenceEquals(services, _viewServices)
+            && viewNames == _viewNames && (!snapshotMatters || ReferenceEquals(_viewSnapshot, Latest)))
         {
             return _view;
         }
@@ -242,7 +252,7 @@ public sealed class SocketTable
         }
 
         view.Sort(sort.Comparison);
-        (_view, _viewVersion, _viewFilter, _viewSort, _viewServices, _viewNames) = (view, Version, filter, sort, services, viewNames);
+        (_view, _viewVersion, _viewFilter, _viewSort, _viewServices, _viewNames, _viewSnapshot) = (view, Version, filter, sort, services, viewNames, Latest);
         return view;
     }
 
@@ -278,7 +288,7 @@ public sealed class SocketTable
             return;
         }
 
-        var added = new SocketRow(socket, seenAt, seenAtStart: false);
+        var added = new SocketRow(socket, seenAt, seenAtStart: false, _latest);
         _rows[socket.Key] = added;
         _counter.Add(socket);
         Highlight(added, RowStatus.New, now);

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
 using PortDashboard.Core.Reading;
 using PortDashboard.Core.Sockets;
+using Socket = PortDashboard.Core.Sockets.Socket;
 using PortDashboard.Hubs;
 using PortDashboard.Tests.Resilience;
 using PortDashboard.Tests.Support;
@@ -65,6 +66,37 @@ public sealed class MetricsTests : IAsyncLifetime
         Assert.Equal(osEphemeral, metrics.Value("portdashboard_ephemeral_ports_in_use", "protocol=tcp"));
         Assert.Equal(0, metrics.Value("portdashboard_ephemeral_ports_in_use", "protocol=udp"));
         Assert.Equal(0, metrics.Value("portdashboard_attribution_partial"));
+    }
+
+    [Fact]
+    public async Task Process_throughput_is_summed_per_process_name_for_the_busiest_only()
+    {
+        // 25 processes, one connection each; "web" holds two more. Process i moves (i + 1) kB/s in and half that out.
+        var processes = Enumerable.Range(0, 25).Select(i => new ProcessInfo(1000 + i, 1, $"p{i:00}", 0, "root")).ToList();
+        var web = new ProcessInfo(2000, 1, "web", 0, "root");
+        Socket[] Poll(ulong factor) =>
+        [
+            .. processes.Select((p, i) => Connection(40_000 + i, 80, inode: 100 + i, owners: p).WithCounters((ulong)(i + 1) * 1000 * factor, (ulong)(i + 1) * 500 * factor)),
+            Connection(41_000, 80, inode: 200, owners: web).WithCounters(100_000 * factor, 0),
+            Connection(41_001, 80, inode: 201, owners: web).WithCounters(100_000 * factor, 0),
+        ];
+        _reader.Sockets = Table(Poll(1));
+        await _app.Tick();
+        Assert.Empty((await Scrape()).Find("portdashboard_process_tcp_throughput_bytes_per_second")); // every connection is new: rates unknown, no series
+
+        _reader.Sockets = Table(Poll(2));
+        await _app.Tick();
+        var metrics = await Scrape();
+        var seconds = _app.Feed.Current.Traffic.Interval.TotalSeconds;
+
+        Assert.Equal("gauge", metrics.Types["portdashboard_process_tcp_throughput_bytes_per_second"]);
+        Assert.Equal(200_000 / seconds, metrics.Value("portdashboard_process_tcp_throughput_bytes_per_second", "process=web", "direction=received"));
+        Assert.Equal(25_000 / seconds, metrics.Value("portdashboard_process_tcp_throughput_bytes_per_second", "process=p24", "direction=received"));
+        Assert.Equal(12_500 / seconds, metrics.Value("portdashboard_process_tcp_throughput_bytes_per_second", "process=p24", "direction=sent"));
+        var names = metrics.Find("portdashboard_process_tcp_throughput_bytes_per_second").Select(s => s.Labels["process"]).Distinct().ToList();
+        Assert.Equal(PortDashboard.Metrics.PortDashboardMetrics.TopProcesses, names.Count);
+        Assert.DoesNotContain("p00", names); // the quietest fall off: bounded cardinality
+        Assert.DoesNotContain(metrics.Find("portdashboard_process_tcp_throughput_bytes_per_second"), s => s.Labels.ContainsKey("port"));
     }
 
     [Fact]

@@ -24,6 +24,11 @@ public static class TestSockets
         new(socket.Protocol, socket.Family, socket.Local, socket.Remote, state, socket.Inode, socket.Uid,
             socket.TransmitQueue, socket.ReceiveQueue, socket.Owners);
 
+    /// <summary>The socket with tcp_info byte counters, as the netlink reader reads them.</summary>
+    public static Socket WithCounters(this Socket socket, ulong received, ulong acked) =>
+        new(socket.Protocol, socket.Family, socket.Local, socket.Remote, socket.State, socket.Inode, socket.Uid,
+            socket.TransmitQueue, socket.ReceiveQueue, socket.Owners, new TcpInfo(100, 10, 10, 0, 0, acked, received, acked, null));
+
     public static Snapshot SnapshotOf(DateTimeOffset takenAt, params Socket[] sockets) =>
         new([.. sockets], takenAt, TimeSpan.FromMilliseconds(1), "fake",
             new AttributionStatus(AttributionCompleteness.Complete, 1, 0), OsPortPolicy.LinuxDefault, "test-host");

@@ -60,6 +60,12 @@ public sealed class NetlinkReader : IReusingSocketTableReader, ISocketLookup, ID
 
     private bool _tcpCompatRefused;
 
+    /// <summary>
+    /// Whether TCP dumps ask for INET_DIAG_INFO (struct tcp_info: rtt, cwnd, retransmits, byte counters), as
+    /// <c>ss -i</c> does; <see cref="Socket.Tcp"/> stays null without it. On by default (docs/benchmarks.md has its cost).
+    /// </summary>
+    public bool ReadsTcpInfo { get; init; } = true;
+
     public string Name => "netlink";
 
     public bool SupportsAttribution => true;
@@ -126,7 +132,7 @@ public sealed class NetlinkReader : IReusingSocketTableReader, ISocketLookup, ID
 
                 cancellationToken.ThrowIfCancellationRequested();
                 var sequence = ++_sequence;
-                SockDiagMessages.WriteDumpRequest(_request, family, protocol, sequence);
+                SockDiagMessages.WriteDumpRequest(_request, family, protocol, sequence, ReadsTcpInfo);
                 Dump(socket, _request.AsSpan(0, SockDiagMessages.RequestLength), sequence, SockDiagMessages.SockDiagByFamily, family, transport, source, sockets, malformed);
             }
         }
@@ -153,7 +159,7 @@ public sealed class NetlinkReader : IReusingSocketTableReader, ISocketLookup, ID
     private bool TryDumpTcpInOneWalk(NetSocket socket, List<Socket> into, MalformedInput malformed)
     {
         var sequence = ++_sequence;
-        SockDiagMessages.WriteTcpCompatDumpRequest(_request, sequence);
+        SockDiagMessages.WriteTcpCompatDumpRequest(_request, sequence, ReadsTcpInfo);
         try
         {
             Dump(socket, _request.AsSpan(0, SockDiagMessages.TcpCompatRequestLength), sequence, SockDiagMessages.TcpDiagGetSock, 0, TransportProtocol.Tcp, "netlink tcp", into, malformed);

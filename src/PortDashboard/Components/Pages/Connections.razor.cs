@@ -50,6 +50,20 @@ public partial class Connections
     private int _namesSeen;
     private Func<NetAddress, string?> _remoteName = static _ => null;
 
+    /// <summary>The TCP columns the column picker shows (none by default: they need the netlink reader and a second poll).</summary>
+    private IReadOnlyCollection<string> _shownColumns = [];
+
+    public const string ThroughputColumn = "throughput";
+    public const string RttColumn = "rtt";
+    public const string RetransmitsColumn = "retransmits";
+
+    private static readonly (string Id, string Title)[] OptionalColumns =
+    [
+        (ThroughputColumn, "Throughput"),
+        (RttColumn, "RTT"),
+        (RetransmitsColumn, "Retransmits"),
+    ];
+
     public Connections() => _loadRows = LoadRowsAsync;
 
     /// <summary>The names of remote addresses (reverse DNS in the background; never waited for).</summary>
@@ -326,6 +340,14 @@ public partial class Connections
         Navigation.LocationChanged -= OnLocationChanged;
         LiveOrOwn.SetPaused(false); // pausing is this page's; other pages stay live
     }
+
+    private bool IsShown(string column) => _shownColumns.Contains(column);
+
+    private void OnColumnsChanged(IReadOnlyCollection<string>? columns) => _shownColumns = columns ?? [];
+
+    private static string RttTitle(SocketRow row) => row.Tcp is { } tcp
+        ? $"rttvar {Display.Rtt(tcp.RttVarianceMicroseconds / 1000.0)}, cwnd {tcp.CongestionWindow}, lost {tcp.Lost}"
+        : "Unknown: no tcp_info for this socket";
 
     private static Color RangeColor(PortRange range) => range switch
     {
