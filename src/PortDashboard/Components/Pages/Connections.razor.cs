@@ -28,7 +28,8 @@ public partial class Connections
 
     internal const string NumericKey = "numeric";
 
-    private static readonly string[] OwnKeys = [GroupKey, NumericKey];
+    /// <summary>Case-insensitive, as the query's own parsing of them (<c>?Group=process</c> groups, it is no filter error).</summary>
+    private static readonly HashSet<string> OwnKeys = new([GroupKey, NumericKey], StringComparer.OrdinalIgnoreCase);
 
     private readonly SocketTable _table = new();
     private readonly Func<GridStateVirtualize<SocketRow>, CancellationToken, Task<GridData<SocketRow>>> _loadRows;

@@ -239,6 +239,18 @@ public sealed class ConnectionsNamesAndGroupsTests : DashboardTestContext
     }
 
     [Fact]
+    public void The_pages_keys_are_case_insensitive_like_the_filters()
+    {
+        Feed.SetCurrent(Initial);
+        Navigation.NavigateTo("/?Group=LocalPort&PROTO=tcp");
+        var page = Render<Connections>();
+
+        page.WaitForAssertion(() => Assert.Equal(["0", "1", "0", "0", "1"], Counts(GroupRow(page, "22"))), WaitTimeout);
+        Assert.Empty(page.FindAll(".filter-error"));
+        Assert.Empty(page.FindAll(".group-error"));
+    }
+
+    [Fact]
     public void The_page_query_is_the_filters_canonical_form_then_group_then_numeric()
     {
         var filter = Core.Filtering.Filter.Parse("?state=listen&proto=tcp");
