@@ -157,6 +157,9 @@ public class PublishedApp : IAsyncLifetime
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         start.Environment["DOTNET_ENVIRONMENT"] = "Production";
         start.Environment["PortDashboard__PollInterval"] = PollInterval.ToString("c", System.Globalization.CultureInfo.InvariantCulture);
+        // The page would look up the names of every remote address on this host, and DNS leaves the machine: the
+        // names are pinned by the component tests with a fake resolver instead.
+        start.Environment["PortDashboard__ReverseDns__Enabled"] = "false";
         Configure(start);
 
         _app = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");

@@ -136,9 +136,10 @@ public sealed record Filter
     /// <summary>
     /// Whether <paramref name="socket"/> is in this view. <paramref name="services"/> lets the free text find service
     /// names; <paramref name="policy"/> (the snapshot's, <see cref="OsPortPolicy.LinuxDefault"/> when null) judges
-    /// <see cref="OsClasses"/>.
+    /// <see cref="OsClasses"/>; <paramref name="remoteNames"/> the names of remote addresses (the pages' reverse DNS;
+    /// null when none).
     /// </summary>
-    public bool Matches(Socket socket, ServiceNameRegistry? services = null, OsPortPolicy? policy = null)
+    public bool Matches(Socket socket, ServiceNameRegistry? services = null, OsPortPolicy? policy = null, Func<NetAddress, string?>? remoteNames = null)
     {
         ArgumentNullException.ThrowIfNull(socket);
         policy ??= OsPortPolicy.LinuxDefault;
@@ -148,7 +149,7 @@ public sealed record Filter
             && ((Ranges.IsEmpty && OsClasses.IsEmpty) || OnSide(socket, policy, static (filter, policy, endpoint) => filter.InRange(endpoint.Port, policy)))
             && (Ports.IsEmpty || OnSide(socket, policy, static (filter, _, endpoint) => ContainsPort(filter.Ports, endpoint.Port)))
             && (Addresses.IsEmpty || OnSide(socket, policy, static (filter, _, endpoint) => MatchesAddress(filter.Addresses, endpoint.Address)))
-            && (_words.IsEmpty || MatchesText(socket, services));
+            && (_words.IsEmpty || MatchesText(socket, services, remoteNames));
     }
 
     private bool InRange(int port, OsPortPolicy policy)
@@ -227,7 +228,7 @@ public sealed record Filter
         return false;
     }
 
-    private bool MatchesText(Socket socket, ServiceNameRegistry? services)
+    private bool MatchesText(Socket socket, ServiceNameRegistry? services, Func<NetAddress, string?>? remoteNames)
     {
         Span<char> local = stackalloc char[Endpoint.MaxTextLength];
         Span<char> remote = stackalloc char[Endpoint.MaxTextLength];
@@ -238,13 +239,14 @@ public sealed record Filter
         remote = remote[..remoteLength];
         var localService = services?.Lookup(socket.Local.Port, socket.Protocol);
         var remoteService = socket.Remote.IsUnspecified ? null : services?.Lookup(socket.Remote.Port, socket.Protocol);
+        var remoteName = socket.Remote.IsUnspecified ? null : remoteNames?.Invoke(socket.Remote.Address);
 
         foreach (var word in _words)
         {
             var found = Has(local, word) || Has(remote, word)
                 || Has(socket.State.ToDisplayName(), word) || Has(socket.State.ToQueryValue(), word)
                 || Has(socket.Protocol.ToDisplayName(), word)
-                || Has(localService, word) || Has(remoteService, word);
+                || Has(localService, word) || Has(remoteService, word) || Has(remoteName, word);
             for (var i = 0; !found && i < socket.Owners.Length; i++)
             {
                 var owner = socket.Owners[i];

@@ -11,6 +11,7 @@ using PortDashboard.Core.Reading;
 using PortDashboard.Hubs;
 using PortDashboard.Metrics;
 using PortDashboard.Insight;
+using PortDashboard.Naming;
 using PortDashboard.Monitoring;
 using PortDashboard.Security;
 using Serilog;
@@ -88,6 +89,7 @@ public static class PortDashboardHosting
         services.AddPortDashboardMonitoring();
         builder.AddPortDashboardSecurity();
         services.AddPortDashboardInsight();
+        services.AddPortDashboardNaming();
 
         services.TryAddSingleton(_ => ServiceNameRegistry.LoadDefault());
         services.AddSingleton(provider => new WireMapper(

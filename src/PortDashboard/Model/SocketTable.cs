@@ -27,6 +27,7 @@ public sealed class SocketTable
     private Filter? _viewFilter;
     private SocketSort _viewSort;
     private ServiceNameRegistry? _viewServices;
+    private (Func<NetAddress, string?>? Names, int Version) _viewNames;
 
     public SocketTable(TimeSpan? highlightDuration = null, ChurnHistory? churn = null)
     {
@@ -233,13 +234,17 @@ public sealed class SocketTable
     }
 
     /// <summary>The rows matching <paramref name="filter"/> in <paramref name="sort"/> order; cached until the table, filter or sort changes.</summary>
-    public IReadOnlyList<SocketRow> View(Filter filter, SocketSort sort, ServiceNameRegistry services)
+    /// <param name="remoteNames">The names of remote addresses the free text also finds (null: numbers only).</param>
+    /// <param name="namesVersion">Changes whenever <paramref name="remoteNames"/> may answer differently (a lookup ended).</param>
+    public IReadOnlyList<SocketRow> View(Filter filter, SocketSort sort, ServiceNameRegistry services, Func<NetAddress, string?>? remoteNames = null, int namesVersion = 0)
     {
         ArgumentNullException.ThrowIfNull(filter);
+        var namesMatter = remoteNames is not null && filter.Text is not null;
+        var viewNames = namesMatter ? (remoteNames, namesVersion) : default;
         // Sorted by a live figure (throughput, rtt...), the order changes with every snapshot, not only with the rows.
         var snapshotMatters = sort.IsByLiveFigure;
         if (_viewVersion == Version && ReferenceEquals(filter, _viewFilter) && sort == _viewSort && ReferenceEquals(services, _viewServices)
-            && (!snapshotMatters || ReferenceEquals(_viewSnapshot, Latest)))
+            && viewNames == _viewNames && (!snapshotMatters || ReferenceEquals(_viewSnapshot, Latest)))
         {
             return _view;
         }
@@ -247,14 +252,14 @@ public sealed class SocketTable
         var view = new List<SocketRow>(filter.IsEmpty ? _rows.Count : Math.Min(_rows.Count, 1024));
         foreach (var row in _rows.Values)
         {
-            if (filter.IsEmpty || filter.Matches(row.Socket, services, Latest.PortPolicy))
+            if (filter.IsEmpty || filter.Matches(row.Socket, services, Latest.PortPolicy, namesMatter ? remoteNames : null))
             {
                 view.Add(row);
             }
         }
 
         view.Sort(sort.Comparison);
-        (_view, _viewVersion, _viewFilter, _viewSort, _viewServices, _viewSnapshot) = (view, Version, filter, sort, services, Latest);
+        (_view, _viewVersion, _viewFilter, _viewSort, _viewServices, _viewNames, _viewSnapshot) = (view, Version, filter, sort, services, viewNames, Latest);
         return view;
     }
 
