@@ -364,6 +364,7 @@ public class FilterQueryTests
     internal static void AssertSameFields(Filter expected, Filter actual)
     {
         Assert.Equal(expected.Ranges, actual.Ranges);
+        Assert.Equal(expected.OsClasses, actual.OsClasses);
         Assert.Equal(expected.Protocols, actual.Protocols);
         Assert.Equal(expected.States, actual.States);
         Assert.Equal(expected.Processes, actual.Processes);

@@ -1,8 +1,10 @@
 using System.Collections.Immutable;
 using CsCheck;
 using PortDashboard.Core.Filtering;
+using PortDashboard.Core.Ports;
 using PortDashboard.Core.Reading;
 using PortDashboard.Core.Sockets;
+using PortDashboard.Core.Tests.Filtering;
 using PortDashboard.Core.Tests.Support;
 using Socket = PortDashboard.Core.Sockets.Socket;
 
@@ -51,7 +53,7 @@ public sealed class CorePropertyTests
 
     private static readonly string[][] Values =
     [
-        ["range", "wellknown", "registered", "ephemeral"],
+        ["range", "wellknown", "registered", "ephemeral", "os-ephemeral", "privileged"],
         ["proto", "tcp", "udp"],
         ["state", "established", "listen", "time-wait", "close-wait", "syn-sent", "unconnected", "close"],
         ["process", "nginx", "sshd", "42", "7", "my app", "postgres", "a,b", "café"],
@@ -102,16 +104,12 @@ public sealed class CorePropertyTests
             Assert.Equal(url, again.ToQueryString());
             Assert.Equal(filter, again);
             Assert.Equal(filter.GetHashCode(), again.GetHashCode());
-            Assert.Equal(filter.Side, again.Side);
-            Assert.Equal(filter.Text, again.Text);
-            Assert.Equal(filter.Ranges, again.Ranges);
-            Assert.Equal(filter.Protocols, again.Protocols);
-            Assert.Equal(filter.States, again.States);
-            Assert.Equal(filter.Processes, again.Processes);
-            Assert.Equal(filter.Ports, again.Ports);
-            Assert.Equal(filter.Addresses, again.Addresses);
+            FilterQueryTests.AssertSameFields(filter, again);
         }, iter: 2000);
     }
+
+    /// <summary>A machine whose OS classes differ from Linux's defaults, so os-ephemeral/privileged are judged by it.</summary>
+    private static readonly OsPortPolicy NarrowPolicy = new(40000, 45000, 80);
 
     [Fact]
     public void Matching_a_filter_equals_matching_its_canonical_form()
@@ -124,6 +122,7 @@ public sealed class CorePropertyTests
             foreach (var socket in sockets)
             {
                 Assert.True(filter.Matches(socket) == canonical.Matches(socket), $"'{query}' and its canonical '{canonical}' disagree on {socket}");
+                Assert.True(filter.Matches(socket, policy: NarrowPolicy) == canonical.Matches(socket, policy: NarrowPolicy), $"'{query}' and its canonical '{canonical}' disagree on {socket} under {NarrowPolicy}");
             }
         }, iter: 2000);
     }
