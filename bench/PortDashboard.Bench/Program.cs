@@ -13,6 +13,8 @@ using PortDashboard.Bench;
 //       Runs the app at 1 Hz polling and reports its CPU share, its RSS and the hub's bytes per delta.
 //   PortDashboard.Bench tcpinfo [--runs 21]
 //       The poll's cost of asking for INET_DIAG_INFO (tcp_info): netlink read and steady snapshot, on vs off, interleaved.
+//   PortDashboard.Bench names [--sockets 10000] [--addresses 2000] [--runs 21]
+//       What reverse-DNS names and grouping cost the Connections page's view (never the poll), against the plain view.
 //   PortDashboard.Bench latency --app <published PortDashboard.dll> [--trials 50] [--poll-ms 1000] [--chromium /usr/bin/chromium]
 //       Socket opened → visible in a headless chromium on the Connections page: percentiles over the trials.
 
@@ -28,7 +30,8 @@ try
         "server" => await ServerLoad.RunAsync(Arguments.Parse(rest)),
         "latency" => await BrowserLatency.RunAsync(Arguments.Parse(rest)),
         "tcpinfo" => TcpInfoCost.Run(Arguments.Parse(rest)),
-        _ => throw new ArgumentException($"unknown command '{command}': expected times, ticks, wire, server, latency or tcpinfo"),
+        "names" => NamesCost.Run(Arguments.Parse(rest)),
+        _ => throw new ArgumentException($"unknown command '{command}': expected times, ticks, wire, server, latency, tcpinfo or names"),
     };
 }
 catch (ArgumentException e)

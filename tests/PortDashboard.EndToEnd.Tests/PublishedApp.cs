@@ -14,7 +14,7 @@ namespace PortDashboard.EndToEnd.Tests;
 /// a free loopback port with a fast poll interval, and a headless Debian chromium to look at it. Everything is stopped
 /// and deleted at the end; the app's output is kept for the report of a failing test.
 /// </summary>
-public sealed class PublishedApp : IAsyncLifetime
+public class PublishedApp : IAsyncLifetime
 {
     /// <summary>The poll interval the app runs with; the tests' deadlines are counted in it.</summary>
     public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(500);
@@ -59,8 +59,8 @@ public sealed class PublishedApp : IAsyncLifetime
     {
         try
         {
-            await PublishAsync();
-            await StartAsync();
+            var (dll, workingDirectory) = await PrepareAsync();
+            await StartAsync(dll, workingDirectory);
             _playwright = await Playwright.CreateAsync();
             Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
             {
@@ -118,36 +118,52 @@ public sealed class PublishedApp : IAsyncLifetime
         return await context.NewPageAsync();
     }
 
-    private async Task PublishAsync()
+    /// <summary>Publishes the app; the dll to start and the directory to start it in.</summary>
+    protected virtual async Task<(string Dll, string WorkingDirectory)> PrepareAsync()
     {
-        var exitCode = await RunAsync(
-            "dotnet",
-            ["publish", Path.Combine(RepositoryRoot, "src", "PortDashboard"), "-c", "Release", "-o", _publishDirectory, "-nologo"],
-            RepositoryRoot,
-            PublishTimeout);
+        await PublishAsync();
+        return (Path.Combine(_publishDirectory, "PortDashboard.dll"), _publishDirectory);
+    }
+
+    /// <summary>Adds to the app's start (environment, arguments) before it runs.</summary>
+    protected virtual void Configure(ProcessStartInfo start)
+    {
+    }
+
+    /// <summary>Runs <c>dotnet</c> with <paramref name="args"/> in the repository root; throws unless it exits with 0.</summary>
+    protected async Task RunDotnetAsync(string[] args, TimeSpan timeout)
+    {
+        var exitCode = await RunAsync("dotnet", args, RepositoryRoot, timeout);
         if (exitCode != 0)
         {
-            throw new InvalidOperationException($"dotnet publish exited with {exitCode}");
+            throw new InvalidOperationException($"dotnet {string.Join(' ', args)} exited with {exitCode}");
         }
     }
 
-    private async Task StartAsync()
+    private Task PublishAsync() =>
+        RunDotnetAsync(["publish", Path.Combine(RepositoryRoot, "src", "PortDashboard"), "-c", "Release", "-o", _publishDirectory, "-nologo"], PublishTimeout);
+
+    private async Task StartAsync(string dll, string workingDirectory)
     {
         var port = FreeLoopbackPort();
         BaseAddress = new Uri($"http://127.0.0.1:{port}/");
         var start = new ProcessStartInfo("dotnet")
         {
-            WorkingDirectory = _publishDirectory,
+            WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        start.ArgumentList.Add(Path.Combine(_publishDirectory, "PortDashboard.dll"));
+        start.ArgumentList.Add(dll);
         start.ArgumentList.Add("--urls");
         start.ArgumentList.Add(BaseAddress.GetLeftPart(UriPartial.Authority));
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         start.Environment["DOTNET_ENVIRONMENT"] = "Production";
         start.Environment["PortDashboard__PollInterval"] = PollInterval.ToString("c", System.Globalization.CultureInfo.InvariantCulture);
+        // The page would look up the names of every remote address on this host, and DNS leaves the machine: the
+        // names are pinned by the component tests with a fake resolver instead.
+        start.Environment["PortDashboard__ReverseDns__Enabled"] = "false";
+        Configure(start);
 
         _app = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
         Capture(_app, "app");
@@ -206,6 +222,14 @@ public sealed class PublishedApp : IAsyncLifetime
         catch (DirectoryNotFoundException)
         {
         }
+
+        CleanUp();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Deletes what a derived fixture made, once the app has stopped.</summary>
+    protected virtual void CleanUp()
+    {
     }
 
     private async Task<int> RunAsync(string file, string[] args, string directory, TimeSpan timeout)
@@ -284,7 +308,7 @@ public sealed class PublishedApp : IAsyncLifetime
     public string Describe()
     {
         var builder = new StringBuilder();
-        builder.AppendLine($"App at {BaseAddress}, published to {_publishDirectory}; its latest output:");
+        builder.AppendLine($"App at {BaseAddress} ({GetType().Name}, {_publishDirectory}); its latest output:");
         foreach (var line in _output.TakeLast(200))
         {
             builder.AppendLine(line);

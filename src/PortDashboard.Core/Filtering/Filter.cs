@@ -17,13 +17,16 @@ public enum EndpointSide : byte
 
 /// <summary>
 /// A user's view of the socket table. It round-trips through a URL query string:
-/// <c>range=registered,ephemeral&amp;proto=tcp&amp;state=established&amp;process=42,nginx&amp;port=80,8000-8999&amp;address=10.0.0.0/8&amp;q=text&amp;side=local</c>.
+/// <c>range=registered,ephemeral,os-ephemeral&amp;proto=tcp&amp;state=established&amp;process=42,nginx&amp;port=80,8000-8999&amp;address=10.0.0.0/8&amp;q=text&amp;side=local</c>.
 /// <para>
 /// Matching: criteria of different kinds must all hold; several values of one kind are alternatives. The endpoint
 /// criteria (range, port, address) look at the endpoints <see cref="Side"/> names, each criterion on its own
 /// (with both sides, <c>port=443&amp;address=10.0.0.0/8</c> holds for 10.0.0.2:55000 → 1.1.1.1:443); an
 /// unspecified endpoint (<c>*:*</c>, port 0 on a wildcard address) has no port, range or address and satisfies none
-/// of them. A process value matches an owner by name (whole name, case-insensitive) and, when it is a number, by pid too.
+/// of them. <c>range</c> takes IANA's classes (<c>wellknown</c>, <c>registered</c>, <c>ephemeral</c>) and this machine's
+/// (<c>os-ephemeral</c>: inside <c>net.ipv4.ip_local_port_range</c>; <c>privileged</c>: below
+/// <c>net.ipv4.ip_unprivileged_port_start</c>), all alternatives of one criterion: <c>range=ephemeral,os-ephemeral</c>
+/// holds for 40000 on a default Linux. The OS classes are judged by the snapshot's <see cref="OsPortPolicy"/>. A process value matches an owner by name (whole name, case-insensitive) and, when it is a number, by pid too.
 /// The free text is split at white space; every word must occur, case-insensitively, in something shown in the row:
 /// an endpoint, the state, the protocol, an owner's name, user or pid, or a service name.
 /// </para>
@@ -50,6 +53,9 @@ public sealed record Filter
     private readonly ImmutableArray<string> _words = [];
 
     public ImmutableArray<PortRange> Ranges { get; init => field = NormalizeEnums(value); } = [];
+
+    /// <summary>The OS classes named by <c>range</c> (<c>os-ephemeral</c>, <c>privileged</c>), alternatives to <see cref="Ranges"/>.</summary>
+    public ImmutableArray<OsPortClass> OsClasses { get; init => field = NormalizeEnums(value); } = [];
 
     public ImmutableArray<TransportProtocol> Protocols { get; init => field = NormalizeEnums(value); } = [];
 
@@ -110,13 +116,18 @@ public sealed record Filter
     /// <summary>Whether a socket of host <paramref name="hostName"/> can be in view (<see cref="Matches"/> does not know hosts).</summary>
     public bool MatchesHost(string hostName) => Hosts.IsEmpty || Hosts.Contains(hostName.ToLowerInvariant());
 
-    public bool IsEmpty => Ranges.IsEmpty && Protocols.IsEmpty && States.IsEmpty && Processes.IsEmpty
+    public bool IsEmpty => Ranges.IsEmpty && OsClasses.IsEmpty && Protocols.IsEmpty && States.IsEmpty && Processes.IsEmpty
         && Ports.IsEmpty && Addresses.IsEmpty && Text is null && Side == EndpointSide.Both && Hosts.IsEmpty;
 
     /// <summary>This filter with <paramref name="range"/> added or removed.</summary>
     public Filter Toggle(PortRange range) => this with { Ranges = Ranges.Contains(range) ? Ranges.Remove(range) : Ranges.Add(range) };
 
     public Filter WithRanges(IEnumerable<PortRange> ranges) => this with { Ranges = [.. ranges] };
+
+    /// <summary>This filter with <paramref name="value"/> added or removed.</summary>
+    public Filter Toggle(OsPortClass value) => this with { OsClasses = OsClasses.Contains(value) ? OsClasses.Remove(value) : OsClasses.Add(value) };
+
+    public Filter WithOsClasses(IEnumerable<OsPortClass> values) => this with { OsClasses = [.. values] };
 
     public Filter WithProtocols(IEnumerable<TransportProtocol> protocols) => this with { Protocols = [.. protocols] };
 
@@ -132,22 +143,46 @@ public sealed record Filter
 
     public Filter WithSide(EndpointSide side) => this with { Side = side };
 
-    /// <summary>Whether <paramref name="socket"/> is in this view. <paramref name="services"/> lets the free text find service names.</summary>
-    public bool Matches(Socket socket, ServiceNameRegistry? services = null)
+    /// <summary>
+    /// Whether <paramref name="socket"/> is in this view. <paramref name="services"/> lets the free text find service
+    /// names; <paramref name="policy"/> (the snapshot's, <see cref="OsPortPolicy.LinuxDefault"/> when null) judges
+    /// <see cref="OsClasses"/>; <paramref name="remoteNames"/> the names of remote addresses (the pages' reverse DNS;
+    /// null when none).
+    /// </summary>
+    public bool Matches(Socket socket, ServiceNameRegistry? services = null, OsPortPolicy? policy = null, Func<NetAddress, string?>? remoteNames = null)
     {
         ArgumentNullException.ThrowIfNull(socket);
+        policy ??= OsPortPolicy.LinuxDefault;
         return (Protocols.IsEmpty || Protocols.Contains(socket.Protocol))
             && (States.IsEmpty || States.Contains(socket.State))
             && (Processes.IsEmpty || MatchesProcess(socket))
-            && (Ranges.IsEmpty || OnSide(socket, static (filter, endpoint) => filter.Ranges.Contains(PortRanges.Classify(endpoint.Port))))
-            && (Ports.IsEmpty || OnSide(socket, static (filter, endpoint) => ContainsPort(filter.Ports, endpoint.Port)))
-            && (Addresses.IsEmpty || OnSide(socket, static (filter, endpoint) => MatchesAddress(filter.Addresses, endpoint.Address)))
-            && (_words.IsEmpty || MatchesText(socket, services));
+            && ((Ranges.IsEmpty && OsClasses.IsEmpty) || OnSide(socket, policy, static (filter, policy, endpoint) => filter.InRange(endpoint.Port, policy)))
+            && (Ports.IsEmpty || OnSide(socket, policy, static (filter, _, endpoint) => ContainsPort(filter.Ports, endpoint.Port)))
+            && (Addresses.IsEmpty || OnSide(socket, policy, static (filter, _, endpoint) => MatchesAddress(filter.Addresses, endpoint.Address)))
+            && (_words.IsEmpty || MatchesText(socket, services, remoteNames));
     }
 
-    private bool OnSide(Socket socket, Func<Filter, Endpoint, bool> test)
+    private bool InRange(int port, OsPortPolicy policy)
     {
-        bool Test(Endpoint endpoint) => !endpoint.IsUnspecified && test(this, endpoint);
+        if (Ranges.Contains(PortRanges.Classify(port)))
+        {
+            return true;
+        }
+
+        foreach (var value in OsClasses)
+        {
+            if (policy.Holds(value, port))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private bool OnSide(Socket socket, OsPortPolicy policy, Func<Filter, OsPortPolicy, Endpoint, bool> test)
+    {
+        bool Test(Endpoint endpoint) => !endpoint.IsUnspecified && test(this, policy, endpoint);
         return Side switch
         {
             EndpointSide.Local => Test(socket.Local),
@@ -203,7 +238,7 @@ public sealed record Filter
         return false;
     }
 
-    private bool MatchesText(Socket socket, ServiceNameRegistry? services)
+    private bool MatchesText(Socket socket, ServiceNameRegistry? services, Func<NetAddress, string?>? remoteNames)
     {
         Span<char> local = stackalloc char[Endpoint.MaxTextLength];
         Span<char> remote = stackalloc char[Endpoint.MaxTextLength];
@@ -214,13 +249,14 @@ public sealed record Filter
         remote = remote[..remoteLength];
         var localService = services?.Lookup(socket.Local.Port, socket.Protocol);
         var remoteService = socket.Remote.IsUnspecified ? null : services?.Lookup(socket.Remote.Port, socket.Protocol);
+        var remoteName = socket.Remote.IsUnspecified ? null : remoteNames?.Invoke(socket.Remote.Address);
 
         foreach (var word in _words)
         {
             var found = Has(local, word) || Has(remote, word)
                 || Has(socket.State.ToDisplayName(), word) || Has(socket.State.ToQueryValue(), word)
                 || Has(socket.Protocol.ToDisplayName(), word)
-                || Has(localService, word) || Has(remoteService, word);
+                || Has(localService, word) || Has(remoteService, word) || Has(remoteName, word);
             for (var i = 0; !found && i < socket.Owners.Length; i++)
             {
                 var owner = socket.Owners[i];
@@ -257,7 +293,7 @@ public sealed record Filter
             }
         }
 
-        Append("range", Ranges, r => r.ToQueryValue());
+        Append("range", [.. Ranges.Select(r => r.ToQueryValue()), .. OsClasses.Select(c => c.ToQueryValue())], r => r);
         Append("proto", Protocols, p => p.ToQueryValue());
         Append("state", States, s => s.ToQueryValue());
         Append("process", Processes, p => p);
@@ -340,6 +376,7 @@ public sealed record Filter
     {
         ArgumentNullException.ThrowIfNull(pairs);
         var ranges = new List<PortRange>();
+        var osClasses = new List<OsPortClass>();
         var protocols = new List<TransportProtocol>();
         var states = new List<SocketState>();
         var processes = new List<string>();
@@ -365,7 +402,8 @@ public sealed record Filter
             switch (key)
             {
                 case "range":
-                    AddValues(ranges, rawValue, key, ref values, ParseRange);
+                    AddValues(ranges, rawValue, key, ref values, value => ParseRange(value, osClasses));
+                    ranges.RemoveAll(r => r == NotARange);
                     break;
                 case "proto":
                     AddValues(protocols, rawValue, key, ref values, ParseProtocol);
@@ -416,6 +454,7 @@ public sealed record Filter
         return new Filter
         {
             Ranges = [.. ranges],
+            OsClasses = [.. osClasses],
             Protocols = [.. protocols],
             States = [.. states],
             Processes = [.. processes],
@@ -487,13 +526,29 @@ public sealed record Filter
         }
     }
 
-    private static PortRange ParseRange(string value) => value.ToLowerInvariant() switch
+    /// <summary>Stands in the list of IANA ranges for a value that was an OS class (added to <paramref name="osClasses"/>).</summary>
+    private const PortRange NotARange = (PortRange)byte.MaxValue;
+
+    private static PortRange ParseRange(string value, List<OsPortClass> osClasses)
     {
-        "wellknown" => PortRange.WellKnown,
-        "registered" => PortRange.Registered,
-        "ephemeral" => PortRange.Ephemeral,
-        _ => throw new FilterException("range", $"unknown range '{value}'; expected wellknown, registered or ephemeral"),
-    };
+        switch (value.ToLowerInvariant())
+        {
+            case "wellknown":
+                return PortRange.WellKnown;
+            case "registered":
+                return PortRange.Registered;
+            case "ephemeral":
+                return PortRange.Ephemeral;
+            case "os-ephemeral":
+                osClasses.Add(OsPortClass.Ephemeral);
+                return NotARange;
+            case "privileged":
+                osClasses.Add(OsPortClass.Privileged);
+                return NotARange;
+            default:
+                throw new FilterException("range", $"unknown range '{value}'; expected wellknown, registered, ephemeral (IANA's), os-ephemeral or privileged (this machine's)");
+        }
+    }
 
     private static TransportProtocol ParseProtocol(string value) => value.ToLowerInvariant() switch
     {

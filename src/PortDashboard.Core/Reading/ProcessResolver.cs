@@ -405,6 +405,7 @@ public sealed partial class ProcessResolver
         var name = TryReadFile(prefix, "comm"u8, out var comm)
             ? Encoding.UTF8.GetString(comm.TrimEnd((byte)'\n'))
             : CommandNameFromStat(stat);
+        name = ExecutableNameFor(prefix, name);
 
         var uid = TryReadFile(prefix, "status"u8, out var status) && TryParseUid(status, out var parsed) ? parsed : -1;
         string? commandLine = null;
@@ -414,6 +415,72 @@ public sealed partial class ProcessResolver
         }
 
         return new ProcessInfo(pid, startTime, name, uid, uid < 0 ? "?" : _userNames.NameOf(uid)) { CommandLine = commandLine };
+    }
+
+    /// <summary>
+    /// The name to show for a process whose kernel name is <paramref name="comm"/>: the kernel keeps only the first
+    /// <see cref="CommLength"/> bytes of the executable's name (<c>PortDashboard.E</c>), so a name of exactly that
+    /// length is looked up in full, as htop does: the basename of the <c>exe</c> link's target, else of
+    /// <c>cmdline</c>'s argv[0] (never the arguments), used only when <paramref name="comm"/> is a prefix of it.
+    /// A shorter <paramref name="comm"/> is whole (it may have been set on purpose with <c>prctl</c>), so it costs no
+    /// read. Called once per (pid, start time); an unreadable or vanished process keeps <paramref name="comm"/>.
+    /// A <c>dotnet app.dll</c> process stays <c>dotnet</c>, as in htop: the app is an argument, not the executable.
+    /// </summary>
+    private string ExecutableNameFor(int prefix, string comm)
+    {
+        if (Encoding.UTF8.GetByteCount(comm) != CommLength)
+        {
+            return comm;
+        }
+
+        Span<byte> target = stackalloc byte[1024];
+        var length = Libc.ReadLink(_paths.File(prefix, "exe"u8), target, out _);
+        if (length > 0 && length < target.Length && FullNameOf(ExecutableBaseName(target[..length]), comm) is { } fromExe)
+        {
+            return fromExe;
+        }
+
+        return TryReadFile(prefix, "cmdline"u8, out var cmdline) && FullNameOf(ArgumentZeroBaseName(cmdline), comm) is { } fromArgv
+            ? fromArgv
+            : comm;
+    }
+
+    /// <summary>The kernel's <c>TASK_COMM_LEN</c> less its NUL: the longest <c>comm</c>, so the only one that may be cut.</summary>
+    internal const int CommLength = 15;
+
+    /// <summary><paramref name="candidate"/> when <paramref name="comm"/> is a proper prefix of it, else null.</summary>
+    private static string? FullNameOf(ReadOnlySpan<byte> candidate, string comm)
+    {
+        if (candidate.Length <= CommLength)
+        {
+            return null;
+        }
+
+        var name = Encoding.UTF8.GetString(candidate);
+        return name.StartsWith(comm, StringComparison.Ordinal) ? name : null;
+    }
+
+    /// <summary>The last path component of an <c>exe</c> link target, without the kernel's <c> (deleted)</c> mark.</summary>
+    internal static ReadOnlySpan<byte> ExecutableBaseName(ReadOnlySpan<byte> target)
+    {
+        if (target.EndsWith(" (deleted)"u8))
+        {
+            target = target[..^" (deleted)"u8.Length];
+        }
+
+        return target[(target.LastIndexOf((byte)'/') + 1)..];
+    }
+
+    /// <summary>
+    /// The last path component of argv[0] in a <c>cmdline</c> file (arguments are NUL-separated after it), cut at its
+    /// first space: a process that rewrote its command line as one string (<c>app: worker --token=...</c>) has no NUL
+    /// between the name and what follows, and none of that may show.
+    /// </summary>
+    internal static ReadOnlySpan<byte> ArgumentZeroBaseName(ReadOnlySpan<byte> cmdline)
+    {
+        var end = cmdline.IndexOfAny((byte)0, (byte)' ');
+        var argumentZero = end < 0 ? cmdline : cmdline[..end];
+        return argumentZero[(argumentZero.LastIndexOf((byte)'/') + 1)..];
     }
 
     /// <summary>A whole small file of the current process, into the reused buffer.</summary>

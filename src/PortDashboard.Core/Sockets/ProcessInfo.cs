@@ -7,7 +7,7 @@ namespace PortDashboard.Core.Sockets;
 /// </summary>
 /// <param name="Pid">Process id.</param>
 /// <param name="StartTime">Start time in clock ticks since boot (field 22 of <c>/proc/&lt;pid&gt;/stat</c>).</param>
-/// <param name="Name">The command name (<c>/proc/&lt;pid&gt;/comm</c>).</param>
+/// <param name="Name">The command name (<c>/proc/&lt;pid&gt;/comm</c>), or the executable's whole name when the kernel cut <c>comm</c> at 15 characters.</param>
 /// <param name="Uid">The real uid (<c>/proc/&lt;pid&gt;/status</c>).</param>
 /// <param name="UserName">The user name for <paramref name="Uid"/>, or the number when it has none.</param>
 public sealed record ProcessInfo(int Pid, ulong StartTime, string Name, int Uid, string UserName)

@@ -89,7 +89,7 @@ public static class SnapshotCsv
         "remote_address", "remote_port", "remote_range", "remote_os_ephemeral", "remote_privileged", "remote_service",
         "state", "inode", "uid", "pids", "processes", "users", "transmit_queue", "receive_queue",
         "rtt_ms", "rttvar_ms", "cwnd", "retransmits", "lost", "bytes_acked", "bytes_received", "bytes_sent",
-        "delivery_rate", "received_per_second", "sent_per_second",
+        "delivery_rate", "received_per_second", "sent_per_second", "first_seen", "seen_at_start",
     ];
 
     public static string Row(SocketDto socket)
@@ -146,6 +146,8 @@ public static class SnapshotCsv
         AddOptional(tcp?.DeliveryRate);
         AddOptional(tcp?.ReceivedPerSecond);
         AddOptional(tcp?.SentPerSecond);
+        Add(socket.FirstSeen?.ToString("O", CultureInfo.InvariantCulture));
+        Add(socket.SeenAtStart ? "true" : "false");
         return row.Append("\r\n").ToString();
     }
 

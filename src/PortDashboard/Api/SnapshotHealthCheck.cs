@@ -45,7 +45,7 @@ public sealed class SnapshotHealthCheck(SnapshotFeed feed, TimeProvider time) : 
         HealthCheckResult result;
         if (status.LastSuccessAt is { } last)
         {
-            var age = now - last;
+            var age = now > last ? now - last : TimeSpan.Zero; // a wall clock set back makes no negative age
             result = age > limit
                 ? HealthCheckResult.Unhealthy($"the last snapshot is {Seconds(age)} old, older than {StaleAfterIntervals} poll intervals ({Seconds(limit)}){failing}", data: data)
                 : status.IsFailing
@@ -58,7 +58,7 @@ public sealed class SnapshotHealthCheck(SnapshotFeed feed, TimeProvider time) : 
         }
         else
         {
-            var waited = now - started;
+            var waited = now > started ? now - started : TimeSpan.Zero;
             result = waited > limit
                 ? HealthCheckResult.Unhealthy($"no snapshot yet, {Seconds(waited)} after start (more than {StaleAfterIntervals} poll intervals){failing}", data: data)
                 : HealthCheckResult.Healthy($"starting: waiting for the first snapshot{failing}", data);

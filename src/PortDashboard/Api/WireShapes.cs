@@ -88,6 +88,8 @@ public sealed record ProcessTrafficDto(
 
 /// <summary>One socket. <paramref name="Id"/> is stable across snapshots (it is the <see cref="SocketKey"/>).</summary>
 /// <param name="Tcp">TCP internals and throughput; null without them (UDP, TIME_WAIT, the /proc/net reader).</param>
+/// <param name="FirstSeen">When the service first saw the socket; null when it has no record of it.</param>
+/// <param name="SeenAtStart">The socket was already open when the service started: its real age is at least now − <paramref name="FirstSeen"/>.</param>
 [MessagePackObject]
 public sealed record SocketDto(
     [property: Key(0)] string Id,
@@ -100,7 +102,9 @@ public sealed record SocketDto(
     [property: Key(7)] int Uid,
     [property: Key(8)] IReadOnlyList<OwnerDto> Owners,
     [property: Key(9)] QueuesDto Queues,
-    [property: Key(10)] TcpInfoDto? Tcp = null);
+    [property: Key(10)] TcpInfoDto? Tcp = null,
+    [property: Key(11)] DateTimeOffset? FirstSeen = null,
+    [property: Key(12)] bool SeenAtStart = false);
 
 /// <summary>How completely sockets were attributed to processes.</summary>
 [MessagePackObject]
@@ -174,7 +178,8 @@ public sealed record DeltaMessage(
     [property: Key(6)] IReadOnlyList<SocketCountersDto>? Counters = null);
 
 /// <summary>Turns Core's sockets and snapshots into the wire shapes.</summary>
-public sealed class WireMapper(ServiceNameRegistry services, bool showCommandLine)
+/// <param name="ages">The service's first-seen times, for <see cref="SocketDto.FirstSeen"/>; null leaves it out.</param>
+public sealed class WireMapper(ServiceNameRegistry services, bool showCommandLine, SocketAges? ages = null)
 {
     public ServiceNameRegistry Services { get; } = services;
 
@@ -190,6 +195,7 @@ public sealed class WireMapper(ServiceNameRegistry services, bool showCommandLin
     {
         ArgumentNullException.ThrowIfNull(socket);
         ArgumentNullException.ThrowIfNull(policy);
+        SocketAge? age = ages is not null && ages.TryGet(socket.Key, out var known) ? known : null;
         var owners = new OwnerDto[socket.Owners.Length];
         for (var i = 0; i < owners.Length; i++)
         {
@@ -208,7 +214,9 @@ public sealed class WireMapper(ServiceNameRegistry services, bool showCommandLin
             socket.Uid,
             owners,
             new QueuesDto(socket.TransmitQueue, socket.ReceiveQueue),
-            Tcp(socket, traffic));
+            Tcp(socket, traffic),
+            age?.FirstSeen,
+            age?.SeenAtStart ?? false);
     }
 
     /// <summary>The wire form of a socket's tcp_info and rate; null when it has none.</summary>
@@ -251,7 +259,7 @@ public sealed class WireMapper(ServiceNameRegistry services, bool showCommandLin
         var sockets = new List<SocketDto>(filter.IsEmpty ? snapshot.Count : 16);
         foreach (var socket in snapshot.Sockets)
         {
-            if (Matches(filter, socket))
+            if (Matches(filter, socket, snapshot.PortPolicy))
             {
                 sockets.Add(Socket(socket, snapshot.PortPolicy, snapshot.Traffic));
             }
@@ -260,12 +268,12 @@ public sealed class WireMapper(ServiceNameRegistry services, bool showCommandLin
         return new SnapshotMessage(sequence, filter.ToQueryString(), Metadata(snapshot), snapshot.Count, sockets, TopTalkers(snapshot));
     }
 
-    /// <summary>Whether <paramref name="socket"/> is in <paramref name="filter"/>'s view (service names included).</summary>
     /// <summary>The name of the host whose table this mapper maps (<c>host=</c>); null: any host= matches it.</summary>
     public string? LocalHost { get; init; }
 
-    public bool Matches(Filter filter, Socket socket) =>
-        filter.IsEmpty || ((LocalHost is null || filter.MatchesHost(LocalHost)) && filter.Matches(socket, Services));
+    /// <summary>Whether <paramref name="socket"/> is in <paramref name="filter"/>'s view (service names included; OS classes by <paramref name="policy"/>).</summary>
+    public bool Matches(Filter filter, Socket socket, OsPortPolicy policy) =>
+        filter.IsEmpty || ((LocalHost is null || filter.MatchesHost(LocalHost)) && filter.Matches(socket, Services, policy));
 
     public SnapshotMetadataDto Metadata(Snapshot snapshot)
     {

@@ -96,7 +96,7 @@ public abstract class LiveFeedComponent : ComponentBase, IAsyncDisposable
             return Task.CompletedTask;
         }
 
-        if (now - _lastRefresh >= MinRefreshInterval)
+        if (IsDue(now, MinRefreshInterval))
         {
             return RefreshNowAsync();
         }
@@ -104,6 +104,9 @@ public abstract class LiveFeedComponent : ComponentBase, IAsyncDisposable
         _refreshPending = true;
         return Task.CompletedTask;
     }
+
+    /// <summary>An interval since the last refresh is over, or the wall clock was set back (then it is due now).</summary>
+    private bool IsDue(DateTimeOffset now, TimeSpan interval) => now - _lastRefresh is var since && (since >= interval || since < TimeSpan.Zero);
 
     private async Task TickAsync()
     {
@@ -116,7 +119,7 @@ public abstract class LiveFeedComponent : ComponentBase, IAsyncDisposable
         {
             var now = Time.GetUtcNow();
             var changed = OnTick(now);
-            var idle = IdleRefreshInterval is { } interval && now - _lastRefresh >= interval;
+            var idle = IdleRefreshInterval is { } interval && IsDue(now, interval);
             if (changed || _refreshPending || idle)
             {
                 await RefreshNowAsync();

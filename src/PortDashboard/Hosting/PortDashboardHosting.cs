@@ -12,6 +12,7 @@ using PortDashboard.Fleet;
 using PortDashboard.Hubs;
 using PortDashboard.Metrics;
 using PortDashboard.Insight;
+using PortDashboard.Naming;
 using PortDashboard.Monitoring;
 using PortDashboard.Security;
 using Serilog;
@@ -38,10 +39,31 @@ public static class PortDashboardHosting
         return new WebApplicationOptions { Args = args, ContentRootPath = contentRoot };
     }
 
+    /// <summary>
+    /// An unpublished build (<c>dotnet run -c Release</c>, <c>dotnet bin/Release/net10.0/PortDashboard.dll</c>) keeps its
+    /// static web assets where the build found them (<c>_framework/blazor.web.js</c> in the framework's package,
+    /// <c>_content/MudBlazor/*</c> in MudBlazor's, wwwroot/ at the repository root), listed in the runtime manifest
+    /// beside the binary. Development reads that manifest by itself; every other environment needs
+    /// <c>UseStaticWebAssets()</c>, or those files answer 500 and the page is unstyled and dead. A published build has
+    /// no such manifest (its files are in its own wwwroot/) and is left as it is.
+    /// </summary>
+    internal static bool UseBuildOutputStaticWebAssets(WebApplicationBuilder builder)
+    {
+        var manifest = Path.Combine(AppContext.BaseDirectory, builder.Environment.ApplicationName + ".staticwebassets.runtime.json");
+        if (builder.Environment.IsDevelopment() || !File.Exists(manifest))
+        {
+            return false;
+        }
+
+        builder.WebHost.UseStaticWebAssets();
+        return true;
+    }
+
     public static WebApplicationBuilder AddPortDashboard(this WebApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
         var services = builder.Services;
+        UseBuildOutputStaticWebAssets(builder);
 
         // Serilog from the "Serilog" section of the host's final configuration (which also holds settings added after
         // this call, e.g. by tests). Each host builds its own logger and leaves the static bootstrap logger alone, so
@@ -69,11 +91,13 @@ public static class PortDashboardHosting
         builder.AddPortDashboardSecurity();
         services.AddPortDashboardInsight();
         services.AddFleetDashboard(builder.Configuration); // only with PortDashboard:Fleet:Redis
+        services.AddPortDashboardNaming();
 
         services.TryAddSingleton(_ => ServiceNameRegistry.LoadDefault());
         services.AddSingleton(provider => new WireMapper(
             provider.GetRequiredService<ServiceNameRegistry>(),
-            provider.GetRequiredService<IOptions<PortDashboardOptions>>().Value.ShowCommandLine)
+            provider.GetRequiredService<IOptions<PortDashboardOptions>>().Value.ShowCommandLine,
+            provider.GetRequiredService<ISnapshotFeed>().Ages)
         {
             // host= on this node's own table: its fleet name, else the machine's.
             LocalHost = provider.GetRequiredService<IConfiguration>()[FleetOptions.SectionName + ":HostName"]

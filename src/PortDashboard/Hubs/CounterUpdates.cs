@@ -53,7 +53,7 @@ public sealed class CounterUpdates(TimeSpan interval)
         var stillMoving = new HashSet<SocketKey>();
         foreach (var key in moving)
         {
-            if (latest.TryGet(key, out var socket) && mapper.Matches(filter, socket) && WireMapper.Tcp(socket, latest.Traffic) is { } tcp)
+            if (latest.TryGet(key, out var socket) && mapper.Matches(filter, socket, latest.PortPolicy) && WireMapper.Tcp(socket, latest.Traffic) is { } tcp)
             {
                 counters.Add(new SocketCountersDto(WireMapper.Id(key), tcp));
                 if (tcp.ReceivedPerSecond + tcp.SentPerSecond > 0)

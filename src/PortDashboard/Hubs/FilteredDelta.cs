@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using PortDashboard.Api;
 using PortDashboard.Core.Filtering;
+using PortDashboard.Core.Ports;
 using PortDashboard.Core.Sockets;
 
 namespace PortDashboard.Hubs;
@@ -16,10 +17,14 @@ public sealed class FilteredDelta
     private readonly WireMapper _mapper;
     private readonly Dictionary<SocketKey, (Change Change, Socket Socket)> _net = [];
 
-    public FilteredDelta(Filter filter, WireMapper mapper)
+    private readonly OsPortPolicy _policy;
+
+    /// <param name="policy">Judges the filter's OS classes (the latest snapshot's; Linux's defaults when null).</param>
+    public FilteredDelta(Filter filter, WireMapper mapper, OsPortPolicy? policy = null)
     {
         _filter = filter;
         _mapper = mapper;
+        _policy = policy ?? OsPortPolicy.LinuxDefault;
     }
 
     private enum Change : byte
@@ -34,7 +39,7 @@ public sealed class FilteredDelta
         ArgumentNullException.ThrowIfNull(delta);
         foreach (var socket in delta.Added)
         {
-            if (_mapper.Matches(_filter, socket))
+            if (_mapper.Matches(_filter, socket, _policy))
             {
                 Enter(socket);
             }
@@ -42,7 +47,7 @@ public sealed class FilteredDelta
 
         foreach (var socket in delta.Removed)
         {
-            if (_mapper.Matches(_filter, socket))
+            if (_mapper.Matches(_filter, socket, _policy))
             {
                 Leave(socket);
             }
@@ -50,7 +55,7 @@ public sealed class FilteredDelta
 
         foreach (var (before, after) in delta.Changed)
         {
-            switch (_mapper.Matches(_filter, before), _mapper.Matches(_filter, after))
+            switch (_mapper.Matches(_filter, before, _policy), _mapper.Matches(_filter, after, _policy))
             {
                 case (true, true):
                     Update(after);
@@ -74,7 +79,7 @@ public sealed class FilteredDelta
             throw new ArgumentException("A delta message needs at least one delta.", nameof(deltas));
         }
 
-        var net = new FilteredDelta(filter, mapper);
+        var net = new FilteredDelta(filter, mapper, latest.PortPolicy);
         foreach (var delta in deltas)
         {
             net.Apply(delta);

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using PortDashboard.Core.Filtering;
 using PortDashboard.Core.Ports;
@@ -19,7 +18,6 @@ public static class InsightApi
 {
     public const int DefaultLimit = 10_000;
     public const int MaxLimit = 100_000;
-    private static readonly string[] OwnKeys = ["from", "to", "limit"];
 
     public static IEndpointRouteBuilder MapInsightApi(this IEndpointRouteBuilder endpoints)
     {
@@ -32,42 +30,12 @@ public static class InsightApi
     internal static async Task<Results<Ok<HistoryMessage>, ProblemHttpResult>> GetHistoryAsync(
         HttpRequest request, InsightState state, ServiceNameRegistry services, TimeProvider time, CancellationToken cancellationToken)
     {
-        var now = time.GetUtcNow();
-        Filter filter;
-        try
+        if (!HistoryQuery.TryParse(request.QueryString.Value, request.Query, time.GetUtcNow(), out var query, out var bad))
         {
-            filter = Filter.Parse(request.QueryString.Value, OwnKeys);
-        }
-        catch (FilterException e)
-        {
-            return Problem("Invalid filter", e.Parameter, e.Message);
+            return Problem(bad.Title, bad.Parameter, bad.Detail);
         }
 
-        var query = request.Query;
-        var to = now;
-        if (query.TryGetValue("to", out var toText) && !HistoryTime.TryParse(toText, now, out to, out var toError))
-        {
-            return Problem("Invalid time", "to", "to " + toError);
-        }
-
-        var from = to - TimeSpan.FromHours(1);
-        if (query.TryGetValue("from", out var fromText) && !HistoryTime.TryParse(fromText, now, out from, out var fromError))
-        {
-            return Problem("Invalid time", "from", "from " + fromError);
-        }
-
-        if (from > to)
-        {
-            return Problem("Invalid time", "from", $"from ({HistoryTime.Format(from)}) is after to ({HistoryTime.Format(to)})");
-        }
-
-        var limit = DefaultLimit;
-        if (query.TryGetValue("limit", out var limitText)
-            && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > MaxLimit))
-        {
-            return Problem("Invalid limit", "limit", $"limit '{limitText}' must be a whole number from 1 to {MaxLimit}");
-        }
-
+        var (filter, from, to, limit) = query;
         if (state.Store is not { } store)
         {
             var reason = state.History.Enabled ? state.History.Error ?? "the history database is not open yet" : "history is off (PortDashboard:History:Enabled is false)";
@@ -75,7 +43,17 @@ public static class InsightApi
         }
 
         // An event per birth and per death in [from, to); a row can give both.
-        var page = await store.ChangedBetweenAsync(from, to, filter, services, limit, cancellationToken);
+        HistoryPage page;
+        try
+        {
+            page = await store.ChangedBetweenAsync(from, to, filter, services, limit, cancellationToken);
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException e)
+        {
+            // The file deleted, damaged or unreadable while running: say so; the live views go on.
+            return TypedResults.Problem(title: "History unavailable", detail: $"reading {store.Path} failed: {e.Message}", statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+
         var events = new List<HistoryEventDto>();
         foreach (var row in page.Rows)
         {
@@ -104,7 +82,8 @@ public static class InsightApi
             events.RemoveRange(limit, events.Count - limit);
         }
 
-        return TypedResults.Ok(new HistoryMessage(from, to, filter.ToQueryString(), events.Count, truncated, events));
+        var health = state.WriteHealth;
+        return TypedResults.Ok(new HistoryMessage(from, to, filter.ToQueryString(), events.Count, truncated, events, health.Error, health.Dropped));
     }
 
     internal static Ok<EphemeralMessage> GetEphemeral(InsightState state)
@@ -199,7 +178,13 @@ public sealed record HistoryEventDto(
     bool OpenAtStart, bool DiedUnwatched, string? OwnerSource);
 
 /// <summary>The body of <c>GET /api/history</c>.</summary>
-public sealed record HistoryMessage(DateTimeOffset From, DateTimeOffset To, string Filter, int Count, bool Truncated, IReadOnlyList<HistoryEventDto> Events);
+/// <remarks>
+/// <c>WriteError</c> is the history writer's last error while writes fail (a full disk: null once a write works
+/// again); <c>Dropped</c> counts the records failed writes lost since start (appended fields).
+/// </remarks>
+public sealed record HistoryMessage(
+    DateTimeOffset From, DateTimeOffset To, string Filter, int Count, bool Truncated, IReadOnlyList<HistoryEventDto> Events,
+    string? WriteError, long Dropped);
 
 /// <summary>One destination's use of the ephemeral range.</summary>
 public sealed record DestinationDto(

@@ -34,6 +34,15 @@ public sealed record HistoryStatus(bool Enabled, string? Path, string? Error)
 }
 
 /// <summary>
+/// How the history writer fares: the last write's error (a full disk, a damaged file) while it lasts, since when, and
+/// the records dropped since start because a write failed. Error goes back to null at the first write that succeeds.
+/// </summary>
+public sealed record HistoryWriteHealth(string? Error, DateTimeOffset? Since, long Dropped, long Reopened)
+{
+    public static HistoryWriteHealth Healthy { get; } = new(null, null, 0, 0);
+}
+
+/// <summary>
 /// The latest insight views for pages, metrics and the API: replaced whole (immutable records) by the insight loop
 /// after each poll. <see cref="Changed"/> tells subscribers; handlers run on the loop's thread and must not block.
 /// </summary>
@@ -43,6 +52,7 @@ public sealed class InsightState(ListenerWatch listeners, TimeProvider time)
     private volatile ShortLivedView _shortLived = ShortLivedView.Empty;
     private volatile HistoryStatus _history = HistoryStatus.Starting;
     private volatile HistoryStore? _store;
+    private volatile HistoryWriteHealth _writeHealth = HistoryWriteHealth.Healthy;
 
     public PressureView Pressure => _pressure;
 
@@ -51,6 +61,9 @@ public sealed class InsightState(ListenerWatch listeners, TimeProvider time)
     public ListenerView Listeners => listeners.View;
 
     public HistoryStatus History => _history;
+
+    /// <summary>Whether the history writer's last write succeeded, and what failed writes dropped.</summary>
+    public HistoryWriteHealth WriteHealth => _writeHealth;
 
     /// <summary>The history database, once open; null when history is off or failed.</summary>
     public HistoryStore? Store => _store;
@@ -86,6 +99,8 @@ public sealed class InsightState(ListenerWatch listeners, TimeProvider time)
         _history = status;
         _store = store;
     }
+
+    internal void SetWriteHealth(HistoryWriteHealth health) => _writeHealth = health;
 
     internal void RaiseListenerEvents(IReadOnlyList<ListenerEvent> events)
     {

@@ -56,6 +56,24 @@ public static class Display
     /// <summary>The CSS class of a range chip.</summary>
     public static string RangeClass(PortRange range) => "range-chip range-" + range.ToQueryValue();
 
+    /// <summary>What IANA's class means, in one sentence.</summary>
+    public static string RangeTitle(PortRange range) => range switch
+    {
+        PortRange.WellKnown => "IANA well-known (system) port, 0–1023: a name, not a rule",
+        PortRange.Registered => "IANA registered (user) port, 1024–49151: a name, not a rule",
+        _ => "IANA ephemeral (dynamic/private) port, 49152–65535: a name, not a rule",
+    };
+
+    /// <summary>What the OS-ephemeral mark means on this machine, in one sentence with its range.</summary>
+    public static string OsEphemeralTitle(OsPortPolicy policy) => string.Create(
+        CultureInfo.InvariantCulture,
+        $"OS ephemeral: inside this machine's net.ipv4.ip_local_port_range {policy.EphemeralFirst}–{policy.EphemeralLast}, so the kernel hands it out as a source port");
+
+    /// <summary>What the privileged mark means on this machine, in one sentence with its threshold.</summary>
+    public static string PrivilegedTitle(OsPortPolicy policy) => string.Create(
+        CultureInfo.InvariantCulture,
+        $"Privileged: below this machine's net.ipv4.ip_unprivileged_port_start {policy.UnprivilegedPortStart}, so binding it needs root or CAP_NET_BIND_SERVICE");
+
     /// <summary><c>12,345</c>.</summary>
     public static string Count(int value) => value.ToString("N0", CultureInfo.InvariantCulture);
 

@@ -51,10 +51,10 @@ public sealed class SocketRow
 
     public SocketKey Key { get; }
 
-    /// <summary>When the dashboard first saw this socket (the snapshot's time).</summary>
+    /// <summary>When the service first saw this socket (<see cref="SocketAges"/>; the table's first snapshot without it).</summary>
     public DateTimeOffset FirstSeen { get; }
 
-    /// <summary>The socket was already open when the view started, so its real age is at least the age shown.</summary>
+    /// <summary>The socket was already open when the service started, so its real age is at least the age shown.</summary>
     public bool SeenAtStart { get; }
 
     public RowStatus Status { get; private set; }

@@ -14,6 +14,8 @@ namespace PortDashboard.Model;
 /// <param name="TimeWait">TCP sockets in TIME-WAIT.</param>
 /// <param name="EphemeralPortsInUse">Distinct local ports inside the OS ephemeral range.</param>
 /// <param name="Policy">The OS port policy the ephemeral figures refer to.</param>
+/// <param name="OsEphemeral">Sockets whose local port is in the OS ephemeral range (the kernel's view beside <paramref name="ByRange"/>).</param>
+/// <param name="Privileged">Sockets whose local port is privileged (below <c>ip_unprivileged_port_start</c>).</param>
 public sealed record SocketSummary(
     int Total,
     IReadOnlyList<int> ByRange,
@@ -24,7 +26,9 @@ public sealed record SocketSummary(
     int Established,
     int TimeWait,
     int EphemeralPortsInUse,
-    OsPortPolicy Policy)
+    OsPortPolicy Policy,
+    int OsEphemeral = 0,
+    int Privileged = 0)
 {
     public static SocketSummary Empty { get; } = new(0, [0, 0, 0], 0, 0, 0, 0, 0, 0, 0, OsPortPolicy.LinuxDefault);
 
@@ -45,6 +49,8 @@ internal sealed class SocketSummaryCounter
     private int _udpBound;
     private int _established;
     private int _timeWait;
+    private int _osEphemeral;
+    private int _privileged;
 
     public OsPortPolicy Policy { get; private set; } = OsPortPolicy.LinuxDefault;
 
@@ -54,7 +60,7 @@ internal sealed class SocketSummaryCounter
     {
         Array.Clear(_byRange);
         _ephemeralPortUse.Clear();
-        _total = _tcp = _listening = _udpBound = _established = _timeWait = 0;
+        _total = _tcp = _listening = _udpBound = _established = _timeWait = _osEphemeral = _privileged = 0;
         Policy = policy;
     }
 
@@ -64,7 +70,7 @@ internal sealed class SocketSummaryCounter
 
     public SocketSummary ToSummary() => new(
         _total, [.. _byRange], _tcp, _total - _tcp, _listening, _udpBound, _established, _timeWait,
-        _ephemeralPortUse.Count, Policy);
+        _ephemeralPortUse.Count, Policy, _osEphemeral, _privileged);
 
     private void Count(Socket socket, int sign)
     {
@@ -92,8 +98,14 @@ internal sealed class SocketSummaryCounter
         }
 
         var port = socket.Local.Port;
+        if (Policy.IsPrivileged(port))
+        {
+            _privileged += sign;
+        }
+
         if (Policy.IsOsEphemeral(port))
         {
+            _osEphemeral += sign;
             var uses = _ephemeralPortUse.GetValueOrDefault(port) + sign;
             if (uses > 0)
             {

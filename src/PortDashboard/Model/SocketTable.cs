@@ -27,6 +27,7 @@ public sealed class SocketTable
     private Filter? _viewFilter;
     private SocketSort _viewSort;
     private ServiceNameRegistry? _viewServices;
+    private (Func<NetAddress, string?>? Names, int Version) _viewNames;
 
     public SocketTable(TimeSpan? highlightDuration = null, ChurnHistory? churn = null)
     {
@@ -35,6 +36,12 @@ public sealed class SocketTable
     }
 
     public TimeSpan HighlightDuration { get; }
+
+    /// <summary>
+    /// The service's first-seen times (<see cref="ISnapshotFeed.Ages"/>): with them a row's age counts from when the
+    /// service first saw its socket, whenever the page opened. Without, from the first snapshot the table got.
+    /// </summary>
+    public SocketAges? Ages { get; set; }
 
     public ChurnHistory Churn { get; }
 
@@ -125,7 +132,8 @@ public sealed class SocketTable
             }
             else
             {
-                var added = new SocketRow(socket, snapshot.TakenAt, seenAtStart: first, _latest);
+                var (firstSeen, seenAtStart) = AgeOf(socket, snapshot.TakenAt, seenAtStart: first);
+                var added = new SocketRow(socket, firstSeen, seenAtStart, _latest);
                 _rows[socket.Key] = added;
                 if (!first)
                 {
@@ -226,13 +234,17 @@ public sealed class SocketTable
     }
 
     /// <summary>The rows matching <paramref name="filter"/> in <paramref name="sort"/> order; cached until the table, filter or sort changes.</summary>
-    public IReadOnlyList<SocketRow> View(Filter filter, SocketSort sort, ServiceNameRegistry services)
+    /// <param name="remoteNames">The names of remote addresses the free text also finds (null: numbers only).</param>
+    /// <param name="namesVersion">Changes whenever <paramref name="remoteNames"/> may answer differently (a lookup ended).</param>
+    public IReadOnlyList<SocketRow> View(Filter filter, SocketSort sort, ServiceNameRegistry services, Func<NetAddress, string?>? remoteNames = null, int namesVersion = 0)
     {
         ArgumentNullException.ThrowIfNull(filter);
+        var namesMatter = remoteNames is not null && filter.Text is not null;
+        var viewNames = namesMatter ? (remoteNames, namesVersion) : default;
         // Sorted by a live figure (throughput, rtt...), the order changes with every snapshot, not only with the rows.
         var snapshotMatters = sort.IsByLiveFigure;
         if (_viewVersion == Version && ReferenceEquals(filter, _viewFilter) && sort == _viewSort && ReferenceEquals(services, _viewServices)
-            && (!snapshotMatters || ReferenceEquals(_viewSnapshot, Latest)))
+            && viewNames == _viewNames && (!snapshotMatters || ReferenceEquals(_viewSnapshot, Latest)))
         {
             return _view;
         }
@@ -240,14 +252,14 @@ public sealed class SocketTable
         var view = new List<SocketRow>(filter.IsEmpty ? _rows.Count : Math.Min(_rows.Count, 1024));
         foreach (var row in _rows.Values)
         {
-            if (filter.IsEmpty || filter.Matches(row.Socket, services))
+            if (filter.IsEmpty || filter.Matches(row.Socket, services, Latest.PortPolicy, namesMatter ? remoteNames : null))
             {
                 view.Add(row);
             }
         }
 
         view.Sort(sort.Comparison);
-        (_view, _viewVersion, _viewFilter, _viewSort, _viewServices, _viewSnapshot) = (view, Version, filter, sort, services, Latest);
+        (_view, _viewVersion, _viewFilter, _viewSort, _viewServices, _viewNames, _viewSnapshot) = (view, Version, filter, sort, services, viewNames, Latest);
         return view;
     }
 
@@ -283,11 +295,18 @@ public sealed class SocketTable
             return;
         }
 
-        var added = new SocketRow(socket, seenAt, seenAtStart: false, _latest);
+        var (firstSeen, seenAtStart) = AgeOf(socket, seenAt, seenAtStart: false);
+        var added = new SocketRow(socket, firstSeen, seenAtStart, _latest);
         _rows[socket.Key] = added;
         _counter.Add(socket);
         Highlight(added, RowStatus.New, now);
     }
+
+    /// <summary>The service's first sight of <paramref name="socket"/> when it knows it; the table's own otherwise.</summary>
+    private (DateTimeOffset FirstSeen, bool SeenAtStart) AgeOf(Socket socket, DateTimeOffset seenAt, bool seenAtStart) =>
+        Ages is not null && Ages.TryGet(socket.Key, out var age) && age.FirstSeen <= seenAt
+            ? (age.FirstSeen, age.SeenAtStart)
+            : (seenAt, seenAtStart);
 
     private void Highlight(SocketRow row, RowStatus status, DateTimeOffset now)
     {

@@ -22,6 +22,9 @@ public interface ISnapshotFeed
     /// </summary>
     FeedBatch CurrentBatch => new(Current, [], IsResync: true, Sequence);
 
+    /// <summary>When the service first saw each open socket; null when the feed does not track it.</summary>
+    SocketAges? Ages => null;
+
     /// <summary>How the snapshot service is doing: last success, last failure, poll interval.</summary>
     SnapshotServiceStatus Status { get; }
 

@@ -69,6 +69,9 @@ public sealed class SnapshotFeed : ISnapshotFeed
     public long ResyncCount => Interlocked.Read(ref _resyncs);
 
     /// <summary>Called once by the snapshot service when it starts polling.</summary>
+    /// <summary>When the service first saw each open socket (recorded as snapshots are published).</summary>
+    public SocketAges Ages { get; } = new();
+
     public void MarkStarted(DateTimeOffset at) => Interlocked.Exchange(ref _startedAtUtcTicks, at.UtcTicks);
 
     /// <summary>
@@ -87,6 +90,7 @@ public sealed class SnapshotFeed : ISnapshotFeed
 
         var published = new Published(snapshot, delta, delta.Sequence);
         History.Add(delta);
+        Ages.Record(snapshot, delta); // before anyone can see the snapshot, so its sockets' ages are there
 
         // One reference holds the snapshot and its sequence: a reader never pairs one with the other's neighbour.
         // It is set before the channels are written, so a resync that reads it covers whatever it drops.

@@ -84,9 +84,11 @@ public sealed class SnapshotService : BackgroundService
         try
         {
             var now = _time.GetUtcNow();
-            if (now < _nextAttemptAt)
+            // Backing off after failures; a wall clock set back by more than a backoff must not hold the retry off
+            // until it catches up again (the timer itself is monotonic), so then the retry is due now.
+            if (now < _nextAttemptAt && _nextAttemptAt - now <= Backoff(_options.PollInterval, _consecutiveFailures))
             {
-                return; // backing off after failures
+                return;
             }
 
             Snapshot current;

@@ -58,6 +58,23 @@ public class FilterMatchTests
     public void The_empty_filter_matches_everything() => Assert.Equal(Table, Matching(""));
 
     [Fact]
+    public void The_free_text_finds_a_remote_addresss_name_when_names_are_given_and_only_then()
+    {
+        var asked = new List<NetAddress>();
+        string? NameOf(NetAddress address)
+        {
+            asked.Add(address);
+            return address == NetAddress.Parse("203.0.113.9") ? "client.example.test" : null;
+        }
+
+        var filter = Filter.Parse("q=CLIENT.example");
+        Assert.Equal([WebConnection], Table.Where(s => filter.Matches(s, remoteNames: NameOf)));
+        Assert.DoesNotContain(Table, s => filter.Matches(s)); // numbers only: no names, no match
+        Assert.DoesNotContain(asked, a => a.IsWildcard); // a listener's unspecified peer is never named
+        Assert.True(Filter.Parse("q=client%20nginx").Matches(WebConnection, remoteNames: NameOf)); // a name is one more word source
+    }
+
+    [Fact]
     public void Different_kinds_must_all_hold()
     {
         Assert.Equal([WebListener, DbListener], Matching("proto=tcp&state=listen"));

@@ -235,8 +235,8 @@ public class FilterQueryTests
 
     public static TheoryData<string, string, string> BadQueries => new()
     {
-        { "range=foo", "range", "unknown range 'foo'; expected wellknown, registered or ephemeral" },
-        { "range=wellknown,well-known", "range", "unknown range 'well-known'; expected wellknown, registered or ephemeral" },
+        { "range=foo", "range", "unknown range 'foo'; expected wellknown, registered, ephemeral (IANA's), os-ephemeral or privileged (this machine's)" },
+        { "range=wellknown,well-known", "range", "unknown range 'well-known'; expected wellknown, registered, ephemeral (IANA's), os-ephemeral or privileged (this machine's)" },
         { "proto=icmp", "proto", "unknown proto 'icmp'; expected tcp or udp" },
         { "proto=tcp6", "proto", "unknown proto 'tcp6'; expected tcp or udp" },
         {
@@ -295,7 +295,7 @@ public class FilterQueryTests
         { "q=%ED%A0%80", "q", "invalid %-encoding '%ED%A0%80' in q; the bytes are not UTF-8 text" }, // a UTF-16 surrogate
         { "side=%E2%82", "side", "invalid %-encoding '%E2%82' in side; the bytes are not UTF-8 text" },
         { "ra%zzge=x", "filter", "invalid %-encoding '%zz' in filter; expected % followed by two hex digits" },
-        { "range=foo&proto=bar", "range", "unknown range 'foo'; expected wellknown, registered or ephemeral" },
+        { "range=foo&proto=bar", "range", "unknown range 'foo'; expected wellknown, registered, ephemeral (IANA's), os-ephemeral or privileged (this machine's)" },
         { "host=web/1", "host", "bad host name 'web/1'; expected 1 to 253 letters, digits, '-', '.' or '_'" },
         { "host=a%20b", "host", "bad host name 'a b'; expected 1 to 253 letters, digits, '-', '.' or '_'" },
     };
@@ -366,6 +366,7 @@ public class FilterQueryTests
     internal static void AssertSameFields(Filter expected, Filter actual)
     {
         Assert.Equal(expected.Ranges, actual.Ranges);
+        Assert.Equal(expected.OsClasses, actual.OsClasses);
         Assert.Equal(expected.Protocols, actual.Protocols);
         Assert.Equal(expected.States, actual.States);
         Assert.Equal(expected.Processes, actual.Processes);

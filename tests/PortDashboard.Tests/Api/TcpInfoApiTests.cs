@@ -54,8 +54,11 @@ public sealed class TcpInfoApiTests(WebHostFixture host) : IClassFixture<WebHost
             var lines = csv.Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
             var header = lines[0].Split(',');
             Assert.Equal("receive_queue", header[22]); // the older columns keep their places
-            Assert.Equal("sent_per_second", header[^1]);
+            Assert.Equal("sent_per_second", header[^3]);
+            Assert.Equal(["first_seen", "seen_at_start"], header[^2..]); // appended after the TCP columns
             var row = lines[1].Split(',');
+            Assert.True(DateTimeOffset.TryParse(row[^2], System.Globalization.CultureInfo.InvariantCulture, out _), $"first_seen '{row[^2]}' is a time");
+            Assert.Equal("false", row[^1]); // opened after the service started
             Assert.True(ulong.Parse(row[Array.IndexOf(header, "bytes_received")], System.Globalization.CultureInfo.InvariantCulture) >= Sent);
         }
         finally
@@ -74,6 +77,7 @@ public sealed class TcpInfoApiTests(WebHostFixture host) : IClassFixture<WebHost
         var row = SnapshotCsv.Row(socket).TrimEnd('\r', '\n').Split(',');
 
         Assert.Equal(SnapshotCsv.Header.TrimEnd('\r', '\n').Split(',').Length, row.Length);
-        Assert.All(row[^11..], field => Assert.Equal("", field));
+        Assert.All(row[^13..^2], field => Assert.Equal("", field));
+        Assert.Equal(["", "false"], row[^2..]); // no record of when it was first seen
     }
 }

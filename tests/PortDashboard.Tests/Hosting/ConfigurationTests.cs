@@ -136,4 +136,18 @@ public sealed class ConfigurationTests
         Assert.StartsWith("PortDashboard:PollInterval is 00:00:00.0500000", failure, StringComparison.Ordinal);
         Assert.Contains("from 100 ms to 60 s", failure, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task An_unusable_reverse_dns_setting_stops_the_app_at_start_up_naming_the_key()
+    {
+        var builder = WebApplication.CreateBuilder(PortDashboardHosting.Options(
+            ["--urls=http://127.0.0.1:0", "--PortDashboard:ReverseDns:MaxConcurrent=0"]));
+        builder.AddPortDashboard();
+        await using var app = builder.Build();
+        app.MapPortDashboard();
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync(TestContext.Current.CancellationToken));
+
+        Assert.Equal("PortDashboard:ReverseDns:MaxConcurrent must be between 1 and 64", Assert.Single(error.Failures));
+    }
 }

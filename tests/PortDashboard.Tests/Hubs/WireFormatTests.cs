@@ -72,6 +72,35 @@ public sealed class WireFormatTests(WebHostFixture host) : IClassFixture<WebHost
     }
 
     [Fact]
+    public void Over_MessagePack_a_socket_appends_when_the_service_first_saw_it_at_positions_11_and_12()
+    {
+        var atStart = Listener(5432, inode: 77, TransportProtocol.Tcp);
+        var later = Listener(40000, inode: 78, TransportProtocol.Tcp);
+        var first = SnapshotOf(DateTimeOffset.UnixEpoch, atStart);
+        var second = SnapshotOf(DateTimeOffset.UnixEpoch.AddSeconds(30), atStart, later);
+        var ages = new SocketAges();
+        ages.Record(first, Delta.Between(Snapshot.Empty, first));
+        ages.Record(second, Delta.Between(first, second));
+        var mapper = new WireMapper(host.GetService<WireMapper>().Services, showCommandLine: false, ages);
+        var message = mapper.Snapshot(second, 2, Filter.Empty);
+
+        var bytes = Protocol("messagepack").GetMessageBytes(new InvocationMessage(SocketsHub.SnapshotMethod, [message]));
+        var reader = new MessagePackReader(bytes[VarintLength(bytes.Span)..]);
+        var invocation = MessagePackSerializer.Deserialize<object[]>(ref reader, ContractlessStandardResolver.Options);
+        var sockets = ((object[])((object[])((object[])invocation[4])[0])[4]).Cast<object[]>().ToDictionary(s => (string)s[0]);
+        var old = sockets[WireMapper.Id(atStart.Key)];
+        var young = sockets[WireMapper.Id(later.Key)];
+
+        Assert.Equal(13, young.Length);
+        Assert.Equal(DateTimeOffset.UnixEpoch.AddSeconds(30).UtcDateTime, ((object[])young[11])[0] is DateTime t ? t : DateTime.MinValue);
+        Assert.False((bool)young[12]);
+        Assert.Equal(DateTimeOffset.UnixEpoch.UtcDateTime, ((object[])old[11])[0] is DateTime s ? s : DateTime.MinValue);
+        Assert.True((bool)old[12], "open in the service's first snapshot: its real age is at least the one shown");
+        var endpoint = (object[])young[3];
+        Assert.Equal((40000L, "registered", true, false), (Convert.ToInt64(endpoint[1]), (string)endpoint[2], (bool)endpoint[3], (bool)endpoint[4]));
+    }
+
+    [Fact]
     public async Task A_MessagePack_subscriber_gets_the_snapshot_then_the_delta_that_adds_a_new_listener()
     {
         using var listener = new BoundSocket();

@@ -36,9 +36,11 @@ public sealed class FakeClockApp : IAsyncDisposable
 
     public SnapshotFeed Feed => Factory.Services.GetRequiredService<SnapshotFeed>();
 
+    /// <param name="clock">The clock the app gets, made from the fake one the test advances (by default that one).</param>
     public static async Task<FakeClockApp> StartAsync(
         IReadOnlyDictionary<string, string?>? settings = null,
-        Action<IServiceCollection>? services = null)
+        Action<IServiceCollection>? services = null,
+        Func<FakeTimeProvider, TimeProvider>? clock = null)
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
         var merged = new Dictionary<string, string?>
@@ -53,7 +55,7 @@ public sealed class FakeClockApp : IAsyncDisposable
 
         var factory = new PortDashboardFactory(merged, s =>
         {
-            s.Replace(ServiceDescriptor.Singleton<TimeProvider>(time));
+            s.Replace(ServiceDescriptor.Singleton(clock?.Invoke(time) ?? time));
             services?.Invoke(s);
         });
         var app = new FakeClockApp(factory, time);

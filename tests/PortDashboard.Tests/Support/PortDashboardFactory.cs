@@ -24,6 +24,7 @@ public sealed class PortDashboardFactory : WebApplicationFactory<Program>
             ["PortDashboard:PollInterval"] = "00:00:00.200",
             ["PortDashboard:MinimumBatchInterval"] = "00:00:00.050",
             ["PortDashboard:History:Path"] = _ownHistory, // each app its own history file, deleted with it
+            ["PortDashboard:ReverseDns:Enabled"] = "false", // no DNS off the machine: names are tested with a fake resolver
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

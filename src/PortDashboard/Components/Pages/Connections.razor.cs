@@ -6,6 +6,7 @@ using PortDashboard.Core.Ports;
 using PortDashboard.Core.Sockets;
 using PortDashboard.Model;
 using PortDashboard.Monitoring;
+using PortDashboard.Naming;
 
 namespace PortDashboard.Components.Pages;
 
@@ -20,7 +21,16 @@ public partial class Connections
     public const int RowHeight = 28;
 
     private static readonly PortRange[] AllRanges = [PortRange.WellKnown, PortRange.Registered, PortRange.Ephemeral];
+    private static readonly OsPortClass[] AllOsClasses = [OsPortClass.Ephemeral, OsPortClass.Privileged];
     private const string GridHeight = "calc(100vh - 262px)";
+
+    /// <summary>The page's own URL parameters, beside the filter's: how rows are grouped, and numbers only (like <c>ss -n</c>).</summary>
+    internal const string GroupKey = "group";
+
+    internal const string NumericKey = "numeric";
+
+    /// <summary>Case-insensitive, as the query's own parsing of them (<c>?Group=process</c> groups, it is no filter error).</summary>
+    private static readonly HashSet<string> OwnKeys = new([GroupKey, NumericKey], StringComparer.OrdinalIgnoreCase);
 
     private readonly SocketTable _table = new();
     private readonly Func<GridStateVirtualize<SocketRow>, CancellationToken, Task<GridData<SocketRow>>> _loadRows;
@@ -31,10 +41,17 @@ public partial class Connections
     private Filter _filter = Filter.Empty;
     private FilterException? _filterError;
     private IReadOnlyCollection<PortRange> _selectedRanges = [];
+    private IReadOnlyCollection<OsPortClass> _selectedOsClasses = [];
     private IReadOnlyCollection<TransportProtocol> _selectedProtocols = [];
     private IReadOnlyCollection<SocketState> _selectedStates = [];
     private DateTimeOffset _now;
     private int _shown;
+    private SocketGrouping? _grouping;
+    private IReadOnlyList<SocketGroup> _groups = [];
+    private bool _numeric;
+    private string? _groupError;
+    private int _namesSeen;
+    private Func<NetAddress, string?> _remoteName = static _ => null;
 
     /// <summary>The TCP columns the column picker shows (none by default: they need the netlink reader and a second poll).</summary>
     private IReadOnlyCollection<string> _shownColumns = [];
@@ -51,6 +68,15 @@ public partial class Connections
     ];
 
     public Connections() => _loadRows = LoadRowsAsync;
+
+    /// <summary>The names of remote addresses (reverse DNS in the background; never waited for).</summary>
+    [Inject]
+    private AddressNames Names { get; set; } = default!;
+
+    /// <summary>Whether names show beside remote addresses and the free text finds them: on unless configured off or numbers only.</summary>
+    private bool ShowNames => Names.Enabled && !_numeric;
+
+    private Func<NetAddress, string?>? RemoteNames => ShowNames ? _remoteName : null;
 
     [Inject]
     private NavigationManager Navigation { get; set; } = default!;
@@ -95,7 +121,7 @@ public partial class Connections
     {
         get
         {
-            var other = (_filter with { Ranges = [], Protocols = [], States = [], Text = null }).ToQueryString();
+            var other = (_filter with { Ranges = [], OsClasses = [], Protocols = [], States = [], Text = null }).ToQueryString();
             return other.Length == 0 ? null : Uri.UnescapeDataString(other).Replace("&", " · ", StringComparison.Ordinal);
         }
     }
@@ -103,6 +129,8 @@ public partial class Connections
     protected override void OnInitialized()
     {
         _now = Time.GetUtcNow();
+        _table.Ages = Feed.Ages;
+        _remoteName = Names.NameOf;
         ApplyUrl(Navigation.Uri);
         Navigation.LocationChanged += OnLocationChanged;
     }
@@ -119,12 +147,30 @@ public partial class Connections
         return true;
     }
 
-    protected override bool OnTick(DateTimeOffset now) => _table.Expire(now);
+    /// <summary>Expires highlights, and redraws when names came in since the last look.</summary>
+    protected override bool OnTick(DateTimeOffset now)
+    {
+        var expired = _table.Expire(now);
+        var names = Names.Version;
+        if (!ShowNames || names == _namesSeen)
+        {
+            return expired;
+        }
+
+        _namesSeen = names;
+        return true;
+    }
 
     protected override async Task RefreshViewAsync()
     {
         _now = Time.GetUtcNow();
-        if (_grid is not null)
+        if (_grouping is { } grouping)
+        {
+            var view = _table.View(_filter, SocketSort.Default, ServiceNames, RemoteNames, Names.Version);
+            _shown = view.Count;
+            _groups = grouping.Group(view);
+        }
+        else if (_grid is not null)
         {
             await _grid.ReloadServerData();
         }
@@ -136,7 +182,7 @@ public partial class Connections
     {
         var sortDefinition = state.SortDefinitions.FirstOrDefault();
         var sort = sortDefinition is null ? SocketSort.Default : SocketSort.FromGrid(sortDefinition.SortBy, sortDefinition.Descending);
-        var view = _table.View(_filter, sort, ServiceNames);
+        var view = _table.View(_filter, sort, ServiceNames, RemoteNames, Names.Version);
         _shown = view.Count;
         return Task.FromResult(new GridData<SocketRow>
         {
@@ -163,6 +209,12 @@ public partial class Connections
 
     private Task OnRangesChanged(IReadOnlyCollection<PortRange>? ranges) => SetFilterAsync(_filter.WithRanges(ranges ?? []));
 
+    private Task OnOsClassesChanged(IReadOnlyCollection<OsPortClass>? values) => SetFilterAsync(_filter.WithOsClasses(values ?? []));
+
+    private string OsClassTitle(OsPortClass value) => value == OsPortClass.Ephemeral
+        ? Display.OsEphemeralTitle(_table.Latest.PortPolicy)
+        : Display.PrivilegedTitle(_table.Latest.PortPolicy);
+
     private Task OnProtocolsChanged(IReadOnlyCollection<TransportProtocol>? protocols) => SetFilterAsync(_filter.WithProtocols(protocols ?? []));
 
     private Task OnStatesChanged(IReadOnlyCollection<SocketState>? states) => SetFilterAsync(_filter.WithStates(states ?? []));
@@ -172,19 +224,70 @@ public partial class Connections
 
     private Task OnTextChanged(string? text) => SetFilterAsync(_filter.WithText(text), replaceHistory: true);
 
-    /// <summary>Applies a filter chosen on the page and records it in the URL (typing replaces the entry, choosing adds one).</summary>
-    private async Task SetFilterAsync(Filter filter, bool replaceHistory = false)
+    private Task OnGroupingChanged(string? value)
     {
-        if (filter.Equals(_filter) && _filterError is null)
+        var grouping = SocketGrouping.TryParse(value == NoGrouping ? null : value, out var chosen) ? chosen : null;
+        return SetViewAsync(_filter, grouping, _numeric);
+    }
+
+    private Task OnNumericChanged(bool numeric) => SetViewAsync(_filter, _grouping, numeric);
+
+    /// <summary>The group-by choice's value for no grouping.</summary>
+    private const string NoGrouping = "none";
+
+    private string GroupingValue => _grouping?.QueryValue ?? NoGrouping;
+
+    private static string GroupingTitle(string value) =>
+        SocketGrouping.TryParse(value == NoGrouping ? null : value, out var grouping) && grouping is not null ? grouping.Title : "No grouping";
+
+    /// <summary>The name beside a row's remote address, or null (numbers only, no name, or not known yet).</summary>
+    private string? RemoteNameOf(SocketRow row) => ShowNames && row.HasRemote ? Names.NameOf(row.Socket.Remote.Address) : null;
+
+    /// <summary>The name beside a group's key when the key is a remote address.</summary>
+    private string? GroupNameOf(SocketGroup group) =>
+        ShowNames && ReferenceEquals(_grouping, SocketGrouping.RemoteAddress) && NetAddress.TryParse(group.Key, out var address)
+            ? Names.NameOf(address)
+            : null;
+
+    /// <summary>Applies a filter chosen on the page and records it in the URL (typing replaces the entry, choosing adds one).</summary>
+    private Task SetFilterAsync(Filter filter, bool replaceHistory = false) => SetViewAsync(filter, _grouping, _numeric, replaceHistory);
+
+    /// <summary>Applies a filter, grouping and numbers-only choice made on the page and records them in the URL.</summary>
+    private async Task SetViewAsync(Filter filter, SocketGrouping? grouping, bool numeric, bool replaceHistory = false)
+    {
+        if (filter.Equals(_filter) && _filterError is null && grouping == _grouping && numeric == _numeric && _groupError is null)
         {
             return;
         }
 
         UseFilter(filter, error: null);
+        (_grouping, _numeric, _groupError) = (grouping, numeric, null);
         await RefreshNowAsync();
         var path = new Uri(Navigation.Uri).GetLeftPart(UriPartial.Path);
-        var query = filter.ToQueryString();
+        var query = PageQuery(filter, grouping, numeric);
         Navigation.NavigateTo(query.Length == 0 ? path : $"{path}?{query}", replace: replaceHistory);
+    }
+
+    /// <summary>The URL query of a view: the filter's canonical form, then <c>group</c> and <c>numeric</c> when set.</summary>
+    internal static string PageQuery(Filter filter, SocketGrouping? grouping, bool numeric)
+    {
+        var parts = new List<string>(3);
+        if (filter.ToQueryString() is { Length: > 0 } filterQuery)
+        {
+            parts.Add(filterQuery);
+        }
+
+        if (grouping is not null)
+        {
+            parts.Add($"{GroupKey}={grouping.QueryValue}");
+        }
+
+        if (numeric)
+        {
+            parts.Add($"{NumericKey}=1");
+        }
+
+        return string.Join('&', parts);
     }
 
     private void OnLocationChanged(object? sender, LocationChangedEventArgs e) => _ = InvokeAsync(async () =>
@@ -206,14 +309,31 @@ public partial class Connections
     private bool ApplyUrl(string uri)
     {
         var query = new Uri(uri).Query;
-        var error = Filter.TryParse(query, out var filter, out var parseError) ? null : parseError;
-        if (filter.Equals(_filter) && error?.Message == _filterError?.Message)
+        var error = Filter.TryParse(query, out var filter, out var parseError, OwnKeys) ? null : parseError;
+        var (grouping, numeric, groupError) = ParsePageKeys(query);
+        if (filter.Equals(_filter) && error?.Message == _filterError?.Message && grouping == _grouping && numeric == _numeric && groupError == _groupError)
         {
             return false;
         }
 
         UseFilter(filter, error);
+        (_grouping, _numeric, _groupError) = (grouping, numeric, groupError);
         return true;
+    }
+
+    /// <summary>The page's own keys of a URL query; an unknown <c>group</c> value is reported and groups nothing.</summary>
+    internal static (SocketGrouping? Grouping, bool Numeric, string? GroupError) ParsePageKeys(string query)
+    {
+        var pairs = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(query);
+        SocketGrouping? grouping = null;
+        string? error = null;
+        if (pairs.TryGetValue(GroupKey, out var group) && !SocketGrouping.TryParse(group.ToString(), out grouping))
+        {
+            error = $"unknown group '{group}'; expected {SocketGrouping.Expected}";
+        }
+
+        var numeric = pairs.TryGetValue(NumericKey, out var n) && n.ToString() is "1" or "true" or "yes" or "on";
+        return (grouping, numeric, error);
     }
 
     private void UseFilter(Filter filter, FilterException? error)
@@ -221,6 +341,7 @@ public partial class Connections
         _filter = filter;
         _filterError = error;
         _selectedRanges = filter.Ranges;
+        _selectedOsClasses = filter.OsClasses;
         _selectedProtocols = filter.Protocols;
         _selectedStates = filter.States;
     }

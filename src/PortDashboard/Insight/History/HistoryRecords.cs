@@ -39,7 +39,7 @@ public sealed record HistoryRow(
     OwnerSource OwnerSource)
 {
     /// <summary>How long it lived, as far as the polls tell; null while alive.</summary>
-    public TimeSpan? Lifetime => DiedAt - BornAt;
+    public TimeSpan? Lifetime => DiedAt is { } died ? (died > BornAt ? died - BornAt : TimeSpan.Zero) : null; // never negative, whatever the wall clock did
 
     public bool IsAliveAt(DateTimeOffset at) => Kind != HistoryKind.ShortLived && BornAt <= at && (DiedAt is null || at < DiedAt);
 }

@@ -25,14 +25,22 @@ public sealed class HistoryStore
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         Path = System.IO.Path.GetFullPath(path);
-        ConnectionString = new SqliteConnectionStringBuilder
+        var builder = new SqliteConnectionStringBuilder
         {
             DataSource = Path,
             Mode = SqliteOpenMode.ReadWriteCreate,
             Pooling = false, // a stopped app leaves no handle on the file (tests start a second app on it)
             DefaultTimeout = 30,
-        }.ToString();
+        };
+        _createString = builder.ToString();
+
+        // Every connection but the one that creates the file: a reader after the file was deleted fails with a clear
+        // error instead of leaving an empty file without tables where the writer will create its new one.
+        builder.Mode = SqliteOpenMode.ReadWrite;
+        ConnectionString = builder.ToString();
     }
+
+    private readonly string _createString;
 
     public string Path { get; }
 
@@ -46,7 +54,7 @@ public sealed class HistoryStore
             Directory.CreateDirectory(folder);
         }
 
-        using var connection = Open();
+        using var connection = Open(_createString);
         Execute(connection, "PRAGMA auto_vacuum = INCREMENTAL;"); // takes effect on a new file only; pruning then gives pages back
         var mode = Scalar(connection, "PRAGMA journal_mode = WAL;");
         if (!string.Equals(mode as string, "wal", StringComparison.OrdinalIgnoreCase))
@@ -114,9 +122,11 @@ public sealed class HistoryStore
         return LoadResume(connection);
     }
 
-    internal SqliteConnection Open()
+    internal SqliteConnection Open() => Open(ConnectionString);
+
+    private static SqliteConnection Open(string connectionString)
     {
-        var connection = new SqliteConnection(ConnectionString);
+        var connection = new SqliteConnection(connectionString);
         connection.Open();
         Execute(connection, "PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 30000;");
         return connection;

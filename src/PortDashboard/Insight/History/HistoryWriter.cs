@@ -20,6 +20,7 @@ public sealed class HistoryWriter : BackgroundService
     private readonly InsightMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger<HistoryWriter> _logger;
+    private readonly InsightState? _state;
     private readonly Channel<HistoryOp> _queue;
     private readonly TaskCompletionSource<HistoryStore?> _store = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _written;
@@ -27,9 +28,11 @@ public sealed class HistoryWriter : BackgroundService
     private long _pruned;
     private long _queued;
     private int _running;
+    private HistoryWriteHealth _health = HistoryWriteHealth.Healthy;
 
-    public HistoryWriter(IOptions<InsightOptions> options, InsightMetrics metrics, TimeProvider time, ILogger<HistoryWriter> logger)
+    public HistoryWriter(IOptions<InsightOptions> options, InsightMetrics metrics, TimeProvider time, ILogger<HistoryWriter> logger, InsightState? state = null)
     {
+        _state = state;
         ArgumentNullException.ThrowIfNull(options);
         _options = options.Value.History;
         _metrics = metrics;
@@ -51,6 +54,9 @@ public sealed class HistoryWriter : BackgroundService
 
     /// <summary>Rows deleted by the age and count bounds since start.</summary>
     public long Pruned => Interlocked.Read(ref _pruned);
+
+    /// <summary>The last write's error while it lasts, and the records failed writes dropped.</summary>
+    public HistoryWriteHealth Health => Volatile.Read(ref _health);
 
     /// <summary>Called once by the insight loop when the database is open (or null when history is off).</summary>
     internal void Attach(HistoryStore? store) => _store.TrySetResult(store);
@@ -113,10 +119,26 @@ public sealed class HistoryWriter : BackgroundService
             return;
         }
 
-        using var connection = store.Open();
-        using var statements = new Statements(connection);
-        _rows = Convert.ToInt64(HistoryStore.Scalar(connection, "SELECT COUNT(*) FROM sockets;"), System.Globalization.CultureInfo.InvariantCulture);
-        _metrics.HistoryRows(_rows);
+        var open = new OpenFile(store.Open());
+        try
+        {
+            await WriteLoopAsync(store, open, stoppingToken);
+        }
+        finally
+        {
+            open.Dispose();
+        }
+
+        _queue.Writer.TryComplete();
+        while (_queue.Reader.TryRead(out var left))
+        {
+            (left as FlushOp)?.Done.TrySetResult(); // queued after the last write: nothing more will be written
+        }
+    }
+
+    private async Task WriteLoopAsync(HistoryStore store, OpenFile open, CancellationToken stoppingToken)
+    {
+        CountRows(open.Connection);
         var nextPrune = _time.GetUtcNow() + _options.PruneInterval;
         var batch = new List<HistoryOp>(_options.BatchSize);
         var stopping = false;
@@ -142,13 +164,19 @@ public sealed class HistoryWriter : BackgroundService
 
             if (batch.Count > 0)
             {
-                Write(connection, statements, batch);
+                if (!File.Exists(store.Path))
+                {
+                    Reopen(store, open);
+                }
+
+                Write(open.Connection, open.Statements, batch);
             }
 
+            // A clock set back must not leave the pruning waiting for the old time: then it is due at once.
             var now = _time.GetUtcNow();
-            if (now >= nextPrune)
+            if (now >= nextPrune || nextPrune - now > _options.PruneInterval)
             {
-                Prune(connection, now);
+                Prune(open.Connection, now);
                 nextPrune = now + _options.PruneInterval;
             }
 
@@ -157,12 +185,39 @@ public sealed class HistoryWriter : BackgroundService
                 break;
             }
         }
+    }
 
-        _queue.Writer.TryComplete();
-        while (_queue.Reader.TryRead(out var left))
+    private void CountRows(SqliteConnection connection)
+    {
+        _rows = Convert.ToInt64(HistoryStore.Scalar(connection, "SELECT COUNT(*) FROM sockets;"), System.Globalization.CultureInfo.InvariantCulture);
+        _metrics.HistoryRows(_rows);
+    }
+
+    /// <summary>
+    /// The file was deleted while open: writing on would go to the unlinked inode, gone at the next start, and readers
+    /// would find nothing. A new file is created at the path (the rows of the deleted one are lost with it; births
+    /// from now on are kept). When the new file cannot be created either, the next batch tries again.
+    /// </summary>
+    private void Reopen(HistoryStore store, OpenFile open)
+    {
+        try
         {
-            (left as FlushOp)?.Done.TrySetResult(); // queued after the last write: nothing more will be written
+            store.Initialize();
+            open.Replace(store.Open());
+            CountRows(open.Connection);
+            SetHealth(Health with { Reopened = Health.Reopened + 1 });
+            _logger.LogWarning("The history file {Path} was deleted while PortDashboard ran; a new one was started (the deleted one's rows are gone)", store.Path);
         }
+        catch (Exception e) when (e is SqliteException or IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            _logger.LogError(e, "The history file {Path} was deleted and could not be created again; retrying at the next batch", store.Path);
+        }
+    }
+
+    private void SetHealth(HistoryWriteHealth health)
+    {
+        Volatile.Write(ref _health, health);
+        _state?.SetWriteHealth(health);
     }
 
     private void Write(SqliteConnection connection, Statements statements, List<HistoryOp> batch)
@@ -212,12 +267,23 @@ public sealed class HistoryWriter : BackgroundService
             _metrics.HistoryRows(_rows);
             Interlocked.Add(ref _written, batch.Count - flushes.Count);
             _metrics.HistoryWritten(batch.Count, inserted, Stopwatch.GetElapsedTime(started));
+            if (Health.Error is not null)
+            {
+                _logger.LogInformation("Writing the history to {Path} works again ({Dropped} records were dropped meanwhile)", connection.DataSource, Health.Dropped);
+                SetHealth(Health with { Error = null, Since = null });
+            }
         }
         catch (SqliteException e)
         {
             // A full disk or a damaged file: this batch is lost, the app goes on, and the next batch tries again.
             _metrics.HistoryWriteFailed(batch.Count);
-            _logger.LogError(e, "Writing {Count} history records to {Path} failed; they are dropped and the next batch will be tried", batch.Count, connection.DataSource);
+            var dropped = batch.Count - flushes.Count;
+            var health = Health;
+            SetHealth(health with { Error = e.Message, Since = health.Since ?? _time.GetUtcNow(), Dropped = health.Dropped + dropped });
+            if (health.Error is null)
+            {
+                _logger.LogError(e, "Writing {Count} history records to {Path} failed; they are dropped and the next batch will be tried", dropped, connection.DataSource);
+            }
         }
         finally
         {
@@ -258,6 +324,27 @@ public sealed class HistoryWriter : BackgroundService
         catch (SqliteException e)
         {
             _logger.LogError(e, "Pruning the history in {Path} failed; it will be tried again", connection.DataSource);
+        }
+    }
+
+    /// <summary>The writer's connection and its prepared statements; replaced whole when the file is created anew.</summary>
+    private sealed class OpenFile(SqliteConnection connection) : IDisposable
+    {
+        public SqliteConnection Connection { get; private set; } = connection;
+
+        public Statements Statements { get; private set; } = new(connection);
+
+        public void Replace(SqliteConnection connection)
+        {
+            Dispose();
+            Connection = connection;
+            Statements = new Statements(connection);
+        }
+
+        public void Dispose()
+        {
+            Statements.Dispose();
+            Connection.Dispose();
         }
     }
 

@@ -67,7 +67,8 @@ public sealed class PressureMonitor
             }
         }
 
-        if (_last is { } last && snapshot.TakenAt - last.At < ReportInterval && Equals(last.Policy, policy))
+        // A wall clock set back gives a negative interval: report then, rather than wait until the clock catches up.
+        if (_last is { } last && snapshot.TakenAt - last.At is var since && since >= TimeSpan.Zero && since < ReportInterval && Equals(last.Policy, policy))
         {
             return last;
         }

@@ -4,7 +4,11 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using MudBlazor.Services;
 using PortDashboard.Core.Ports;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using PortDashboard.Monitoring;
+using PortDashboard.Naming;
+using PortDashboard.Tests.Support;
 
 namespace PortDashboard.Tests.Components.Support;
 
@@ -48,7 +52,14 @@ public abstract class DashboardTestContext : BunitContext
         Services.AddSingleton(ServiceNames);
         Services.AddOptions(); // the layout reads PortDashboard:Auth (sign-in off unless a test configures it)
         Services.AddSingleton(new PortDashboard.Insight.InsightState(new PortDashboard.Insight.Listeners.ListenerWatch(), Time));
+        Services.AddSingleton(_ => new AddressNames(ReverseDns, Time, Options.Create(ReverseDnsOptions), NullLogger<AddressNames>.Instance));
     }
+
+    /// <summary>The pages' reverse DNS answers from this table (nothing leaves the machine).</summary>
+    protected FakeReverseDns ReverseDns { get; } = new();
+
+    /// <summary>The reverse DNS options the page's <see cref="AddressNames"/> is built with (change before rendering).</summary>
+    protected ReverseDnsOptions ReverseDnsOptions { get; } = new();
 
     protected FakeSnapshotFeed Feed { get; } = new();
 

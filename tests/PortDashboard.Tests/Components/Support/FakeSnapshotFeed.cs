@@ -26,6 +26,9 @@ public sealed class FakeSnapshotFeed : ISnapshotFeed
 
     public event Action<SnapshotServiceStatus>? StatusChanged;
 
+    /// <summary>The service's first-seen times, when a test gives some (null: the page counts ages itself).</summary>
+    public SocketAges? Ages { get; set; }
+
     /// <summary>Subscriptions open now.</summary>
     public int Subscribers => Volatile.Read(ref _subscribers);
 
