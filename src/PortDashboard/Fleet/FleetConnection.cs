@@ -62,6 +62,10 @@ public sealed class FleetConnection : IAsyncDisposable
             }
 
             var configuration = _options.ToConfiguration();
+            // The first connection fails fast with its reason (refused credentials or no server), which the client's
+            // events would report before a handler could be attached; the next call tries again. Once connected,
+            // the multiplexer reconnects by itself.
+            configuration.AbortOnConnectFail = true;
             var multiplexer = await ConnectionMultiplexer.ConnectAsync(configuration);
             multiplexer.ConnectionFailed += (_, e) => Failed(Describe(e.FailureType, e.Exception));
             multiplexer.ConnectionRestored += (_, _) => Succeeded();
@@ -76,6 +80,11 @@ public sealed class FleetConnection : IAsyncDisposable
             }
 
             return multiplexer;
+        }
+        catch (RedisConnectionException e) when (e.FailureType == ConnectionFailureType.AuthenticationFailure)
+        {
+            Failed(Describe(e.FailureType, e));
+            return null;
         }
         catch (Exception e) when (e is RedisException or TimeoutException or System.Net.Sockets.SocketException)
         {
