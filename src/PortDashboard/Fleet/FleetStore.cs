@@ -82,8 +82,14 @@ public sealed record FleetHost(
         }
 
         var rest = filter with { Hosts = [] };
-        return rest.IsEmpty ? Sockets.Values : Sockets.Values.Where(s => rest.Matches(s.Socket, services));
+        var policy = PortPolicy; // range=os-ephemeral,privileged by that host's kernel, not this node's
+        return rest.IsEmpty ? Sockets.Values : Sockets.Values.Where(s => rest.Matches(s.Socket, services, policy));
     }
+
+    /// <summary>The host's own OS port policy, from its last snapshot; Linux's defaults until one arrived.</summary>
+    public OsPortPolicy PortPolicy => Metadata?.PortPolicy is { } p
+        ? new OsPortPolicy(p.EphemeralFirst, p.EphemeralLast, p.UnprivilegedPortStart) { Source = p.Source }
+        : OsPortPolicy.LinuxDefault;
 
     /// <summary>The /hosts page's figures for this host.</summary>
     public FleetHostSummary Summarize()

@@ -161,7 +161,9 @@ public sealed class FleetTests(FleetFixture fleet, PublishedApp app, ITestOutput
                 && health.StatusCode == HttpStatusCode.OK && body.Contains("\"Degraded\"", StringComparison.Ordinal);
         }, Converge);
 
-        fleet.Namespaces["fleet-a"].Listen(IPAddress.Any, 25, connections: 1); // changes while Redis is away
+        // Changes while Redis is away; on fleet-c and a registered port, as the hosts' tables are shared by every
+        // test of this class and the others count fleet-a's and fleet-b's listeners and well-known sockets.
+        fleet.Namespaces["fleet-c"].Listen(IPAddress.Any, 2525, connections: 1);
         await fleet.Redis.RestartAsync(); // empty: nothing persisted
         await fleet.UntilEveryHostMatchesAsync(Converge);
 
@@ -171,7 +173,7 @@ public sealed class FleetTests(FleetFixture fleet, PublishedApp app, ITestOutput
             Assert.Equal(instance, after[name].GetProperty("instance").GetString()); // the same agents, reconnected by themselves
         }
 
-        Assert.Contains("tcp *:25 *:0", FleetFixture.Lines((await fleet.GetJsonAsync("api/fleet/snapshot?host=fleet-a")).GetProperty("hosts")[0]));
+        Assert.Contains("tcp *:2525 *:0", FleetFixture.Lines((await fleet.GetJsonAsync("api/fleet/snapshot?host=fleet-c")).GetProperty("hosts")[0]));
         Assert.True((await fleet.GetJsonAsync("api/fleet/hosts")).GetProperty("redisConnected").GetBoolean());
     });
 
