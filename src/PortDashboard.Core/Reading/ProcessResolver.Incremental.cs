@@ -30,6 +30,12 @@ public sealed partial class ProcessResolver
     /// <summary>The most free descriptor numbers (gaps in a listing) recorded per process as free slots, lowest first.</summary>
     private const int FreeSlotsRecordedPerListing = 4096;
 
+    /// <summary>
+    /// The most descriptors of shared sockets re-read per call (see <see cref="ProbeSharedHolders"/>); beyond it the holders
+    /// are taken in turns over the next calls, and the full attribution covers the rest.
+    /// </summary>
+    private const int SharedDescriptorsReadPerCall = 4096;
+
     private Dictionary<long, ImmutableArray<ProcessInfo>> _owners = [];
 
     /// <summary>During a full scan: the owners before it, for the sockets that closed since the read (see <see cref="Rebuild"/>).</summary>
@@ -43,6 +49,10 @@ public sealed partial class ProcessResolver
     private readonly List<TrackedProcess> _newcomers = [];
     private readonly List<TrackedProcess> _order = [];
     private readonly List<TrackedProcess> _unreadable = [];
+    private readonly HashSet<TrackedProcess> _sharedHolders = [];
+    private readonly List<TrackedProcess> _sharedOrder = [];
+    private int _sharedTurn;
+    private int _sharedBudget;
     private readonly HashSet<long> _holdings = [];
     private readonly List<(int Fd, long Inode)> _probed = [];
     private readonly List<int> _freeSlots = [];
@@ -81,8 +91,9 @@ public sealed partial class ProcessResolver
     /// <item>remember the inodes that no readable process holds (kernel sockets, an unreadable process's) so they do not
     /// start a search every call; they are sought again when a full scan comes.</item>
     /// </list>
-    /// Between full scans an owner change that creates no new socket (a socket passed to another process, closed by one
-    /// of several owners, or inherited by a process that the listing did not show as new) goes unseen; the caller
+    /// A socket several processes hold is re-read at each holder's descriptor every call, so one of them closing it is
+    /// seen (<see cref="ProbeSharedHolders"/>). Between full scans an owner change that creates no new socket (a socket
+    /// passed to another process, or inherited by a process that the listing did not show as new) goes unseen; the caller
     /// runs a full scan on a slower cadence to correct those. The status counts, as a full scan would, the processes the
     /// answer covers, those that cannot be read (as last read) and those that exited while this call read them.
     /// <para>The returned dictionary is the resolver's own: it is valid until the next call.</para>
@@ -397,7 +408,8 @@ public sealed partial class ProcessResolver
 
         RemoveUnseen();
 
-        // 2. Sockets that left the table.
+        // 2. Sockets that left the table; and the holders of those several processes hold.
+        _sharedHolders.Clear();
         foreach (var (inode, owners) in _owners)
         {
             if (!wanted.Contains(inode))
@@ -408,6 +420,16 @@ public sealed partial class ProcessResolver
                     if (_tracked.TryGetValue(owner.Pid, out var holder))
                     {
                         holder.HasFreed = true;
+                    }
+                }
+            }
+            else if (owners.Length > 1)
+            {
+                foreach (var owner in owners)
+                {
+                    if (_tracked.TryGetValue(owner.Pid, out var holder) && ReferenceEquals(holder.Process?.Info, owner))
+                    {
+                        _sharedHolders.Add(holder);
                     }
                 }
             }
@@ -427,6 +449,14 @@ public sealed partial class ProcessResolver
         }
 
         var sought = _unknown.Count;
+
+        // 3b. Shared sockets: one holder closing its descriptor while another keeps the socket open (the parent of a
+        // forked worker) changes nothing in the table, so only a read of that descriptor tells.
+        if (_sharedHolders.Count > 0)
+        {
+            CollectClosedSinceRead();
+            vanished += ProbeSharedHolders(wanted, cancellationToken);
+        }
 
         // 4. Newcomers, whole: they may hold sockets inherited from their parent, known ones included.
         foreach (var tracked in _newcomers)
@@ -647,8 +677,44 @@ public sealed partial class ProcessResolver
         return vanished;
     }
 
+    /// <summary>
+    /// Re-reads the descriptors of shared sockets in every process that holds one (<see cref="_sharedHolders"/>), at most
+    /// <see cref="SharedDescriptorsReadPerCall"/> per call, the holders taken in turns by pid: a holder that closed its
+    /// descriptor, or reused its number, stops owning the socket. Returns how many processes exited meanwhile.
+    /// </summary>
+    private int ProbeSharedHolders(IReadOnlySet<long> wanted, CancellationToken cancellationToken)
+    {
+        _sharedOrder.Clear();
+        foreach (var holder in _sharedHolders)
+        {
+            if (!holder.Unreadable && holder.Count > 0)
+            {
+                _sharedOrder.Add(holder);
+            }
+        }
+
+        _sharedOrder.Sort(static (a, b) => a.Pid.CompareTo(b.Pid));
+        _sharedBudget = SharedDescriptorsReadPerCall;
+        var vanished = 0;
+        var start = _sharedOrder.Count == 0 ? 0 : _sharedTurn % _sharedOrder.Count;
+        for (var i = 0; i < _sharedOrder.Count && _sharedBudget > 0; i++)
+        {
+            var holder = _sharedOrder[(start + i) % _sharedOrder.Count];
+            if (_tracked.ContainsKey(holder.Pid) && holder.ReadInPoll != _poll)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                vanished += Probe(holder, wanted, ProbeKind.Shared) ? 0 : 1;
+            }
+
+            _sharedTurn = start + i + 1;
+        }
+
+        return vanished;
+    }
+
     private enum ProbeKind
     {
+
         /// <summary>Descriptors whose socket left the table.</summary>
         Freed,
 
@@ -660,6 +726,9 @@ public sealed partial class ProcessResolver
 
         /// <summary>Every listed descriptor but those holding a socket still in the table that the process alone holds.</summary>
         Listed,
+
+        /// <summary>Descriptors of sockets that other processes hold too.</summary>
+        Shared,
     }
 
     /// <summary>
@@ -693,6 +762,17 @@ public sealed partial class ProcessResolver
                     {
                         refused = !ProbeDescriptor(prefix, tracked.Fds[i], wanted, out var closed);
                         freeInARow = closed ? freeInARow + 1 : 0;
+                    }
+                }
+            }
+            else if (kind == ProbeKind.Shared)
+            {
+                for (var i = 0; i < tracked.Count && !refused && _sharedBudget > 0; i++)
+                {
+                    if (tracked.Inodes[i] > 0 && _owners.TryGetValue(tracked.Inodes[i], out var owners) && owners.Length > 1)
+                    {
+                        _sharedBudget--;
+                        refused = !ProbeDescriptor(prefix, tracked.Fds[i], wanted, out _);
                     }
                 }
             }

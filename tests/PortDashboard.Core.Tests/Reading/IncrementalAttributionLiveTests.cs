@@ -93,6 +93,12 @@ public sealed class IncrementalAttributionLiveTests
             Assert.Equal([parent, child], Pids(afterFork, listener[1]));
             Assert.Equal([parent, child], Pids(afterFork, second[3]));
 
+            // The parent closes a socket its child keeps: the table does not change, the parent is no owner any more.
+            await Send(helper, $"close {first[0]}");
+            var afterSharedClose = AssertSameAsFullScan(resolver, table, "the parent closed a socket its child still holds");
+            Assert.Equal([child], Pids(afterSharedClose, first[1]));
+            Assert.False(resolver.LastScan.Full);
+
             var third = await Send(helper, $"connect {listener[0]}");
             var udp = await Send(helper, "udp6");
             table.UnionWith([third[1], third[3], udp[1]]);

@@ -336,7 +336,7 @@ public sealed class IncrementalAttributionTests : IDisposable
     }
 
     [Fact]
-    public void Owner_changes_that_create_no_socket_wait_for_the_full_scan()
+    public void A_holder_closing_its_copy_of_a_shared_socket_is_seen_at_once_a_socket_passed_over_a_unix_socket_at_the_full_scan()
     {
         _tree.AddProcess(100).AddSocket(100, 3, 5000);
         _tree.AddProcess(200).AddSocket(200, 3, 5000);
@@ -348,11 +348,44 @@ public sealed class IncrementalAttributionTests : IDisposable
         File.Delete(_tree.PathOf("200", "fd", "3"));
         _tree.AddSocket(300, 4, 5000);
         var incremental = Resolver.ResolveIncrementally(_table, cancellationToken: Ct);
-        Assert.Equal([100, 200], incremental.OwnersByInode[5000].Select(p => p.Pid));
+        Assert.False(Resolver.LastScan.Full);
+        Assert.Equal([100], incremental.OwnersByInode[5000].Select(p => p.Pid));
 
         var full = Resolver.ResolveIncrementally(_table, fullScan: true, cancellationToken: Ct);
         Assert.Equal([100, 300], full.OwnersByInode[5000].Select(p => p.Pid));
         AssertSameAsFullScan("after the full scan");
+    }
+
+    [Fact]
+    public void The_reads_of_shared_sockets_per_call_are_bounded_and_every_holder_gets_its_turn()
+    {
+        // One listener shared by 5,000 workers (a prefork server): more descriptors than one call re-reads.
+        const int Workers = 5000;
+        _tree.AddProcess(100).AddSocket(100, 3, 5000);
+        for (var pid = 1000; pid < 1000 + Workers; pid++)
+        {
+            _tree.AddProcess(pid).AddSocket(pid, 3, 5000);
+        }
+
+        Table(5000);
+        Resolver.ResolveIncrementally(_table, cancellationToken: Ct);
+
+        // The last worker by pid closes its copy: the first call's turn may not reach it, the next one's does.
+        File.Delete(_tree.PathOf((1000 + Workers - 1).ToString(System.Globalization.CultureInfo.InvariantCulture), "fd", "3"));
+        var seenAfter = 0;
+        for (var call = 1; call <= 2 && seenAfter == 0; call++)
+        {
+            var attribution = Resolver.ResolveIncrementally(_table, cancellationToken: Ct);
+            Assert.False(Resolver.LastScan.Full);
+            Assert.InRange(Resolver.LastScan.DescriptorsRead, 1, 4096);
+            if (attribution.OwnersByInode[5000].Length == Workers)
+            {
+                seenAfter = call;
+            }
+        }
+
+        Assert.InRange(seenAfter, 1, 2);
+        AssertSameAsFullScan("every holder had its turn");
     }
 
     [Fact]

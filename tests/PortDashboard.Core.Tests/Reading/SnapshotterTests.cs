@@ -201,19 +201,19 @@ public sealed class SnapshotterTests : IDisposable
         Assert.True(snapshotter.LastAttributionScan!.Value.Full, "the first snapshot has nothing to start from");
         Assert.False(snapshotter.RunDueFullAttribution(Ct), "not due: it just ran");
 
-        // The worker closes its descriptor of 5001 and lives on: only a full scan sees that.
-        File.Delete(_tree.PathOf("200", "fd", "3"));
+        // The worker receives the master's 5000 over a unix socket (no new socket, no new process): only a full scan sees that.
+        _tree.AddSocket(200, 4, 5000);
         _time.Advance(TimeSpan.FromSeconds(11));
         var due = snapshotter.Take(Ct);
 
         Assert.False(snapshotter.LastAttributionScan!.Value.Full, "the due full scan waits for after publishing");
-        Assert.Equal(["master", "worker"], Find(due, 5001).Owners.Select(o => o.Name));
+        Assert.Equal(["master"], Find(due, 5000).Owners.Select(o => o.Name));
         Assert.True(snapshotter.RunDueFullAttribution(Ct));
         Assert.True(snapshotter.LastAttributionScan!.Value.Full);
         Assert.False(snapshotter.RunDueFullAttribution(Ct), "once per interval");
 
         var next = snapshotter.Take(Ct);
-        Assert.Equal(["master"], Find(next, 5001).Owners.Select(o => o.Name));
+        Assert.Equal(["master", "worker"], Find(next, 5000).Owners.Select(o => o.Name));
         Assert.False(snapshotter.LastAttributionScan!.Value.Full);
     }
 
