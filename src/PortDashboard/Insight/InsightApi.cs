@@ -46,7 +46,7 @@ public static class InsightApi
         HistoryPage page;
         try
         {
-            page = await store.ChangedBetweenAsync(from, to, filter, services, limit, cancellationToken);
+            page = await store.ChangedBetweenAsync(from, to, filter, services, state.Pressure.Policy, limit, cancellationToken);
         }
         catch (Microsoft.Data.Sqlite.SqliteException e)
         {

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using PortDashboard.Core.Filtering;
+using PortDashboard.Core.Ports;
 using PortDashboard.Core.Sockets;
 using PortDashboard.Insight;
 using PortDashboard.Insight.History;
@@ -77,8 +78,24 @@ public sealed class HistoryTests : IAsyncLifetime
         _previous = next;
     }
 
-    private async Task<IReadOnlyList<string>> AliveAt(DateTimeOffset at, string filter = "") =>
-        [.. (await _store.AliveAtAsync(at, Filter.Parse(filter), null, 100, Ct)).Rows.Select(r => $"{r.Socket.Local}>{r.Socket.Remote}").Order()];
+    private async Task<IReadOnlyList<string>> AliveAt(DateTimeOffset at, string filter = "", OsPortPolicy? policy = null) =>
+        [.. (await _store.AliveAtAsync(at, Filter.Parse(filter), null, policy, 100, Ct)).Rows.Select(r => $"{r.Socket.Local}>{r.Socket.Remote}").Order()];
+
+    [Fact]
+    public async Task The_OS_classes_of_stored_sockets_are_judged_by_this_machines_policy()
+    {
+        var inNarrow = Tcp("10.0.0.1:41000", "10.0.0.5:5432", SocketState.Established, Api); // in 40000–45000 and in Linux's 32768–60999
+        var inLinuxOnly = Tcp("10.0.0.1:50000", "10.0.0.5:5432", SocketState.Established, Api);
+        var onPort80 = Listener("0.0.0.0:80", Api);
+        await Poll(T0, null, inNarrow, inLinuxOnly, onPort80);
+        await _writer.FlushAsync(Ct);
+
+        var narrow = new OsPortPolicy(40000, 45000, 80);
+        Assert.Equal(["10.0.0.1:41000>10.0.0.5:5432"], await AliveAt(T0, "range=os-ephemeral&side=local", narrow));
+        Assert.Equal(["10.0.0.1:41000>10.0.0.5:5432", "10.0.0.1:50000>10.0.0.5:5432"], await AliveAt(T0, "range=os-ephemeral&side=local"));
+        Assert.Empty(await AliveAt(T0, "range=privileged&side=local", narrow)); // 80 is unprivileged there
+        Assert.Equal(["*:80>*:*"], await AliveAt(T0, "range=privileged&side=local"));
+    }
 
     [Fact]
     public async Task The_table_at_a_moment_holds_the_sockets_born_by_then_and_not_yet_dead()
@@ -99,7 +116,7 @@ public sealed class HistoryTests : IAsyncLifetime
         Assert.Equal(["10.0.0.1:40002>10.0.0.5:5432"], await AliveAt(T0.AddSeconds(30), "process=worker"));
         Assert.Empty(await AliveAt(T0.AddSeconds(-1)));
 
-        var rows = (await _store.AliveAtAsync(T0.AddSeconds(1.5), Filter.Empty, null, 100, Ct)).Rows;
+        var rows = (await _store.AliveAtAsync(T0.AddSeconds(1.5), Filter.Empty, null, null, 100, Ct)).Rows;
         Assert.Equal(HistoryKind.OpenAtStart, rows.Single(r => r.Socket.Local.Port == 40001).Kind);
         var bRow = rows.Single(r => r.Socket.Local.Port == 40002);
         Assert.Equal((HistoryKind.Opened, T0.AddSeconds(1), T0.AddSeconds(62)), (bRow.Kind, bRow.BornAt, bRow.DiedAt!.Value));
@@ -159,7 +176,7 @@ public sealed class HistoryTests : IAsyncLifetime
         await Poll(T0.AddSeconds(1), [closing]);
         await _writer.FlushAsync(Ct);
 
-        var page = await _store.ChangedBetweenAsync(T0, T0.AddSeconds(2), Filter.Parse("port=9000"), null, 10, Ct);
+        var page = await _store.ChangedBetweenAsync(T0, T0.AddSeconds(2), Filter.Parse("port=9000"), null, null, 10, Ct);
 
         var row = Assert.Single(page.Rows);
         Assert.Equal(HistoryKind.ShortLived, row.Kind);
@@ -186,7 +203,7 @@ public sealed class HistoryTests : IAsyncLifetime
         await Poll(T0.AddMinutes(10), null, listener, kept);
         await _writer.FlushAsync(Ct);
 
-        var rows = (await _store.ChangedBetweenAsync(T0, T0.AddHours(1), Filter.Empty, null, 100, Ct)).Rows;
+        var rows = (await _store.ChangedBetweenAsync(T0, T0.AddHours(1), Filter.Empty, null, null, 100, Ct)).Rows;
         Assert.Equal(3, rows.Count); // no new row for the sockets still open
         var keptRow = rows.Single(r => r.Socket.Local.Port == 40001);
         Assert.Equal((HistoryKind.Opened, T0.AddSeconds(5), (DateTimeOffset?)null), (keptRow.Kind, keptRow.BornAt, keptRow.DiedAt));
@@ -213,7 +230,7 @@ public sealed class HistoryTests : IAsyncLifetime
         var extent = await _store.ExtentAsync(Ct);
         Assert.Equal(1000, extent.Rows); // every transaction keeps to the bound
         Assert.True(_writer.Pruned >= 2000, $"pruned {_writer.Pruned} of 3000 rows");
-        Assert.Equal(500, (await _store.AliveAtAsync(T0.AddSeconds(6.5), Filter.Empty, null, 10_000, Ct)).Rows.Count); // the newest kept
+        Assert.Equal(500, (await _store.AliveAtAsync(T0.AddSeconds(6.5), Filter.Empty, null, null, 10_000, Ct)).Rows.Count); // the newest kept
     }
 
     [Fact]

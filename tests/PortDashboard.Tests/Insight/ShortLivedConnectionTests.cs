@@ -53,7 +53,7 @@ public sealed class ShortLivedConnectionTests
             clock.Advance(Poll);
             await Eventually.WaitUntil(() => app.Service.Batches > batches, "the next poll was applied");
             await app.Writer.FlushAsync(ct);
-            var page = await app.State.Store!.ChangedBetweenAsync(start.AddMinutes(-1), start.AddHours(1), Filter.Parse($"port={listener.Port}"), null, 10_000, ct);
+            var page = await app.State.Store!.ChangedBetweenAsync(start.AddMinutes(-1), start.AddHours(1), Filter.Parse($"port={listener.Port}"), null, null, 10_000, ct);
             rows = page.Rows;
             clientSide = page.Rows.Count(r => r.Kind == HistoryKind.ShortLived && r.Socket.Remote.Port == listener.Port);
             diagnosis = $"{clientSide} short-lived client rows of {page.Rows.Count} rows; heatmap total {app.State.Pressure.Heatmap.Total}; seen closing {app.State.ShortLived.SeenClosing}, short-lived {app.State.ShortLived.ShortLived}, "

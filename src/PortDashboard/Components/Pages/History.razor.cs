@@ -145,7 +145,7 @@ public partial class History : IDisposable
         var version = ++_loadVersion;
         // The hour up to the moment: 60 whole minutes, the moment's own minute last.
         var from = new DateTimeOffset(_at.UtcTicks - (_at.UtcTicks % TimeSpan.TicksPerMinute), TimeSpan.Zero) - TimeSpan.FromMinutes(59);
-        var alive = await store.AliveAtAsync(_at, _filter, ServiceNames, RowLimit);
+        var alive = await store.AliveAtAsync(_at, _filter, ServiceNames, Insight.Pressure.Policy, RowLimit);
         var minutes = await store.PerMinuteAsync(from, _at + TimeSpan.FromMilliseconds(1));
         var lifetimes = await store.LifetimesAsync(from, _at + TimeSpan.FromMilliseconds(1), top: 25);
         var extent = await store.ExtentAsync();

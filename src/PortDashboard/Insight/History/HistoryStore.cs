@@ -228,25 +228,28 @@ public sealed class HistoryStore
         await transaction.CommitAsync(cancellationToken);
     }
 
-    /// <summary>The sockets alive at <paramref name="at"/> (born at or before it, not dead by then) that match <paramref name="filter"/>.</summary>
-    public Task<HistoryPage> AliveAtAsync(DateTimeOffset at, Filter filter, ServiceNameRegistry? services, int limit, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// The sockets alive at <paramref name="at"/> (born at or before it, not dead by then) that match <paramref name="filter"/>;
+    /// <c>range=os-ephemeral,privileged</c> judged by <paramref name="policy"/> (this machine's; Linux's defaults when null).
+    /// </summary>
+    public Task<HistoryPage> AliveAtAsync(DateTimeOffset at, Filter filter, ServiceNameRegistry? services, OsPortPolicy? policy, int limit, CancellationToken cancellationToken = default)
     {
         var t = at.ToUnixTimeMilliseconds();
         return QueryRowsAsync(
             $"WHERE born_at <= {t} AND (died_at IS NULL OR died_at > {t}) AND kind <> {(int)HistoryKind.ShortLived} ORDER BY born_at DESC, id DESC",
-            filter, services, limit, cancellationToken);
+            filter, services, policy, limit, cancellationToken);
     }
 
     /// <summary>The sockets born or dead from <paramref name="from"/> (inclusive) to <paramref name="to"/> (exclusive) that match <paramref name="filter"/>.</summary>
-    public Task<HistoryPage> ChangedBetweenAsync(DateTimeOffset from, DateTimeOffset to, Filter filter, ServiceNameRegistry? services, int limit, CancellationToken cancellationToken = default)
+    public Task<HistoryPage> ChangedBetweenAsync(DateTimeOffset from, DateTimeOffset to, Filter filter, ServiceNameRegistry? services, OsPortPolicy? policy, int limit, CancellationToken cancellationToken = default)
     {
         var (f, t) = (from.ToUnixTimeMilliseconds(), to.ToUnixTimeMilliseconds());
         return QueryRowsAsync(
             $"WHERE (born_at >= {f} AND born_at < {t}) OR (died_at >= {f} AND died_at < {t}) ORDER BY id",
-            filter, services, limit, cancellationToken);
+            filter, services, policy, limit, cancellationToken);
     }
 
-    private async Task<HistoryPage> QueryRowsAsync(string where, Filter filter, ServiceNameRegistry? services, int limit, CancellationToken cancellationToken)
+    private async Task<HistoryPage> QueryRowsAsync(string where, Filter filter, ServiceNameRegistry? services, OsPortPolicy? policy, int limit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(filter);
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
@@ -263,7 +266,7 @@ public sealed class HistoryStore
         while (await reader.ReadAsync(cancellationToken))
         {
             var row = ReadRow(reader);
-            if (!filter.Matches(row.Socket, services))
+            if (!filter.Matches(row.Socket, services, policy))
             {
                 continue;
             }
