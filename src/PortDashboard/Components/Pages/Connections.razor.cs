@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Routing;
 using MudBlazor;
+using PortDashboard.Components.Controls;
 using PortDashboard.Core.Filtering;
 using PortDashboard.Core.Ports;
 using PortDashboard.Core.Sockets;
@@ -91,9 +92,23 @@ public partial class Connections
 
     protected override TimeSpan? IdleRefreshInterval => TimeSpan.FromSeconds(1);
 
-    private string RowCountText => _shown == _table.RowCount
-        ? $"{Display.Count(_shown)} sockets"
-        : $"{Display.Count(_shown)} of {Display.Count(_table.RowCount)} sockets";
+    private RowCount? _rowCount;
+
+    protected override void OnAfterRender(bool firstRender)
+    {
+        base.OnAfterRender(firstRender);
+        if (firstRender)
+        {
+            _rowCount?.Set(_shown, _table.RowCount); // counted before the label existed
+        }
+    }
+
+    /// <summary>Records how many rows the view holds and shows it at once (see <see cref="RowCount"/>).</summary>
+    private void CountShown(int shown)
+    {
+        _shown = shown;
+        _rowCount?.Set(shown, _table.RowCount);
+    }
 
     private string? AttributionNotice
     {
@@ -167,7 +182,7 @@ public partial class Connections
         if (_grouping is { } grouping)
         {
             var view = _table.View(_filter, SocketSort.Default, ServiceNames, RemoteNames, Names.Version);
-            _shown = view.Count;
+            CountShown(view.Count);
             _groups = grouping.Group(view);
         }
         else if (_grid is not null)
@@ -183,7 +198,7 @@ public partial class Connections
         var sortDefinition = state.SortDefinitions.FirstOrDefault();
         var sort = sortDefinition is null ? SocketSort.Default : SocketSort.FromGrid(sortDefinition.SortBy, sortDefinition.Descending);
         var view = _table.View(_filter, sort, ServiceNames, RemoteNames, Names.Version);
-        _shown = view.Count;
+        CountShown(view.Count);
         return Task.FromResult(new GridData<SocketRow>
         {
             Items = SocketTable.Slice(view, state.StartIndex, state.Count),

@@ -152,6 +152,29 @@ public sealed class ConnectionsTests : DashboardTestContext
     }
 
     [Fact]
+    public async Task The_row_count_follows_the_rows_shown_after_every_update()
+    {
+        Feed.SetCurrent(Initial);
+        Navigation.NavigateTo("/?range=ephemeral");
+        var page = Render<Connections>();
+        page.WaitForAssertion(() => Assert.Equal(2, Rows(page).Count), WaitTimeout);
+        page.WaitForAssertion(() => Assert.Equal("2 of 4 sockets", page.Find(".row-count").TextContent), WaitTimeout);
+
+        // Two more with an ephemeral end: the count says so in the same refresh that shows their rows.
+        var https = Tcp("10.0.0.5:50000", "93.184.216.34:443", SocketState.Established, Process("curl", 5000));
+        var dns = Tcp("10.0.0.5:55000", "10.0.0.1:53", SocketState.Established, Process("dig", 5001));
+        Feed.Publish(Snapshot(Start.AddSeconds(1), _ssh, _postgres, _client, _server, https, dns));
+        await Feed.WaitForConsumedAsync(2, WaitTimeout);
+        Time.Advance(LiveFeedComponent.MinRefreshInterval);
+
+        page.WaitForAssertion(() =>
+        {
+            Assert.Equal(4, Rows(page).Count);
+            Assert.Equal("4 of 6 sockets", page.Find(".row-count").TextContent);
+        }, WaitTimeout);
+    }
+
+    [Fact]
     public async Task Closed_rows_vanish_and_highlights_end_after_the_highlight_duration()
     {
         Feed.SetCurrent(Initial);
