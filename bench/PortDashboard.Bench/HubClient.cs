@@ -45,6 +45,9 @@ internal sealed class HubClient : IAsyncDisposable
     /// <summary>Whether the connection is still open (the receive loop has not ended).</summary>
     public bool Open => !_receiving.IsCompleted && _socket.State == WebSocketState.Open;
 
+    /// <summary>Why the connection ended, when it did: the hub's Close message, the WebSocket close, or the error.</summary>
+    public string? ClosedBecause { get; private set; }
+
     private long _nextSequence = -1;
 
     public static async Task<HubClient> ConnectAsync(Uri hub, string name, bool messagePack, string? filter)
@@ -168,7 +171,13 @@ internal sealed class HubClient : IAsyncDisposable
                 var message = await ReceiveMessageAsync(_stop.Token);
                 if (message.Length == 0 && _socket.State != WebSocketState.Open)
                 {
+                    ClosedBecause ??= $"WebSocket closed: {_socket.CloseStatus} {_socket.CloseStatusDescription}";
                     return;
+                }
+
+                if (!_messagePack && message.AsSpan().StartsWith("{\"type\":7"u8))
+                {
+                    ClosedBecause = $"hub Close: {Encoding.UTF8.GetString(message).TrimEnd('\u001e')}";
                 }
 
                 foreach (var hubMessage in Split(message))
@@ -179,6 +188,10 @@ internal sealed class HubClient : IAsyncDisposable
         }
         catch (Exception e) when (e is OperationCanceledException or WebSocketException or ObjectDisposedException)
         {
+            if (!_stop.IsCancellationRequested)
+            {
+                ClosedBecause ??= $"{e.GetType().Name}: {e.Message}";
+            }
         }
     }
 

@@ -162,6 +162,11 @@ internal static class Soak
             Row("history rows at the end / bound (MaxRows)", $"{historyRows:N0} / {maxRows:N0}", $"≤ bound ({(historyRows <= maxRows ? "met" : "missed")})");
             Row("sockets recorded in the history during the window", $"{Delta("portdashboard_history_sockets_recorded_total"):N0}", "");
             Row("/api/snapshot polls that failed", $"{apiFailures}", "");
+            foreach (var client in clients.Where(c => !c.Open))
+            {
+                Console.WriteLine($"closed before the end: {client.Name}: {client.ClosedBecause ?? "no reason received"}");
+            }
+
             return gaps == 0 && healthy.Count == clients.Count && pagesAlive == openPages.Count ? 0 : 1;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
