@@ -33,6 +33,23 @@ internal sealed class HubClient : IAsyncDisposable
 
     public long FirstMessageBytes { get; private set; }
 
+    /// <summary>Deltas whose FromSequence was not the previous message's ToSequence + 1 (the wire promises none).</summary>
+    public int Gaps { get; private set; }
+
+    /// <summary>Snapshots after the first: the server found this client behind and started it afresh.</summary>
+    public int Resyncs { get; private set; }
+
+    /// <summary>Deltas received since the start (never reset).</summary>
+    public long DeltasReceived { get; private set; }
+
+    /// <summary>Whether the connection is still open (the receive loop has not ended).</summary>
+    public bool Open => !_receiving.IsCompleted && _socket.State == WebSocketState.Open;
+
+    /// <summary>Why the connection ended, when it did: the hub's Close message, the WebSocket close, or the error.</summary>
+    public string? ClosedBecause { get; private set; }
+
+    private long _nextSequence = -1;
+
     public static async Task<HubClient> ConnectAsync(Uri hub, string name, bool messagePack, string? filter)
     {
         var client = new HubClient(name, messagePack);
@@ -154,7 +171,13 @@ internal sealed class HubClient : IAsyncDisposable
                 var message = await ReceiveMessageAsync(_stop.Token);
                 if (message.Length == 0 && _socket.State != WebSocketState.Open)
                 {
+                    ClosedBecause ??= $"WebSocket closed: {_socket.CloseStatus} {_socket.CloseStatusDescription}";
                     return;
+                }
+
+                if (!_messagePack && message.AsSpan().StartsWith("{\"type\":7"u8))
+                {
+                    ClosedBecause = $"hub Close: {Encoding.UTF8.GetString(message).TrimEnd('\u001e')}";
                 }
 
                 foreach (var hubMessage in Split(message))
@@ -165,6 +188,10 @@ internal sealed class HubClient : IAsyncDisposable
         }
         catch (Exception e) when (e is OperationCanceledException or WebSocketException or ObjectDisposedException)
         {
+            if (!_stop.IsCancellationRequested)
+            {
+                ClosedBecause ??= $"{e.GetType().Name}: {e.Message}";
+            }
         }
     }
 
@@ -174,13 +201,26 @@ internal sealed class HubClient : IAsyncDisposable
 
     private void Count(ReadOnlyMemory<byte> message, int header)
     {
-        var (target, changes) = _messagePack ? ReadMessagePack(message) : ReadJson(message);
+        var (target, changes, from, to) = _messagePack ? ReadMessagePack(message) : ReadJson(message);
         if (target == "Snapshot")
         {
+            if (_nextSequence >= 0)
+            {
+                Resyncs++;
+            }
+
             FirstMessageBytes = message.Length + header;
+            _nextSequence = to + 1;
         }
         else if (target == "Delta")
         {
+            if (_nextSequence >= 0 && from != _nextSequence)
+            {
+                Gaps++;
+            }
+
+            _nextSequence = to + 1;
+            DeltasReceived++;
             lock (_deltas)
             {
                 _deltas.Add((message.Length + header, changes));
@@ -188,17 +228,26 @@ internal sealed class HubClient : IAsyncDisposable
         }
     }
 
-    private static (string? Target, int Changes) ReadJson(ReadOnlyMemory<byte> message)
+    private static (string? Target, int Changes, long From, long To) ReadJson(ReadOnlyMemory<byte> message)
     {
         var span = message.Span;
         if (!span.StartsWith("{\"type\":1,"u8))
         {
-            return (null, 0);
+            return (null, 0, 0, 0);
         }
 
         if (span.StartsWith("{\"type\":1,\"target\":\"Snapshot\""u8))
         {
-            return ("Snapshot", 0);
+            // {"type":1,"target":"Snapshot","arguments":[{"sequence":N,...: read N without parsing the whole table.
+            var head = span[..Math.Min(span.Length, 200)];
+            var at = head.IndexOf("\"sequence\":"u8);
+            var sequence = 0L;
+            for (var i = at < 0 ? head.Length : at + 11; i < head.Length && head[i] is >= (byte)'0' and <= (byte)'9'; i++)
+            {
+                sequence = (sequence * 10) + (head[i] - '0');
+            }
+
+            return ("Snapshot", 0, sequence, sequence);
         }
 
         using var document = JsonDocument.Parse(message[..^1]);
@@ -206,14 +255,15 @@ internal sealed class HubClient : IAsyncDisposable
         var target = root.GetProperty("target").GetString();
         if (target != "Delta")
         {
-            return (target, 0);
+            return (target, 0, 0, 0);
         }
 
         var delta = root.GetProperty("arguments")[0];
-        return (target, delta.GetProperty("added").GetArrayLength() + delta.GetProperty("removed").GetArrayLength() + delta.GetProperty("changed").GetArrayLength());
+        return (target, delta.GetProperty("added").GetArrayLength() + delta.GetProperty("removed").GetArrayLength() + delta.GetProperty("changed").GetArrayLength(),
+            delta.GetProperty("fromSequence").GetInt64(), delta.GetProperty("toSequence").GetInt64());
     }
 
-    private static (string? Target, int Changes) ReadMessagePack(ReadOnlyMemory<byte> framed)
+    private static (string? Target, int Changes, long From, long To) ReadMessagePack(ReadOnlyMemory<byte> framed)
     {
         var body = framed;
         var length = 0;
@@ -234,15 +284,28 @@ internal sealed class HubClient : IAsyncDisposable
         var count = reader.ReadArrayHeader();
         if (count < 5 || reader.ReadInt32() != 1)
         {
-            return (null, 0);
+            return (null, 0, 0, 0);
         }
 
         reader.Skip(); // headers
         reader.Skip(); // invocation id (nil)
         var target = reader.ReadString();
+        if (target == "Snapshot")
+        {
+            reader.ReadArrayHeader(); // arguments
+            if (reader.NextMessagePackType == MessagePackType.Array)
+            {
+                reader.ReadArrayHeader(); // SnapshotMessage: [sequence, filter, ...]
+                var sequence = reader.ReadInt64();
+                return (target, 0, sequence, sequence);
+            }
+
+            return (target, 0, 0, 0);
+        }
+
         if (target != "Delta")
         {
-            return (target, 0);
+            return (target, 0, 0, 0);
         }
 
         reader.ReadArrayHeader();
@@ -250,9 +313,10 @@ internal sealed class HubClient : IAsyncDisposable
         static int Length(object? list) => list is object[] items ? items.Length : 0;
         return delta switch
         {
-            object[] fields => (target, Length(fields[3]) + Length(fields[4]) + Length(fields[5])),
-            IDictionary<object, object> map => (target, Length(map["added"]) + Length(map["removed"]) + Length(map["changed"])),
-            _ => (target, 0),
+            object[] fields => (target, Length(fields[3]) + Length(fields[4]) + Length(fields[5]), Convert.ToInt64(fields[0], CultureInfo.InvariantCulture), Convert.ToInt64(fields[1], CultureInfo.InvariantCulture)),
+            IDictionary<object, object> map => (target, Length(map["added"]) + Length(map["removed"]) + Length(map["changed"]),
+                Convert.ToInt64(map["fromSequence"], CultureInfo.InvariantCulture), Convert.ToInt64(map["toSequence"], CultureInfo.InvariantCulture)),
+            _ => (target, 0, 0, 0),
         };
     }
 

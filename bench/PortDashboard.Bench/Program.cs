@@ -17,6 +17,9 @@ using PortDashboard.Bench;
 //       What reverse-DNS names and grouping cost the Connections page's view (never the poll), against the plain view.
 //   PortDashboard.Bench latency --app <published PortDashboard.dll> [--trials 50] [--poll-ms 1000] [--chromium /usr/bin/chromium]
 //       Socket opened → visible in a headless chromium on the Connections page: percentiles over the trials.
+//   PortDashboard.Bench soak --app <published PortDashboard.dll> [--minutes 10] [--warmup 60] [--hub-clients 50] [--pages 5]
+//       [--history-max-rows 200000] [--port 5197]: the app held for minutes on the current table (bench/soak.sh churns
+//       it) with hub clients and chromium pages open: RSS growth, tick time, GC pauses, gaps, resyncs, history rows.
 
 var command = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? args[0] : "times";
 var rest = command == "times" && (args.Length == 0 || args[0].StartsWith("--", StringComparison.Ordinal)) ? args : args[1..];
@@ -31,7 +34,8 @@ try
         "latency" => await BrowserLatency.RunAsync(Arguments.Parse(rest)),
         "tcpinfo" => TcpInfoCost.Run(Arguments.Parse(rest)),
         "names" => NamesCost.Run(Arguments.Parse(rest)),
-        _ => throw new ArgumentException($"unknown command '{command}': expected times, ticks, wire, server, latency, tcpinfo or names"),
+        "soak" => await Soak.RunAsync(Arguments.Parse(rest)),
+        _ => throw new ArgumentException($"unknown command '{command}': expected times, ticks, wire, server, latency, tcpinfo, names or soak"),
     };
 }
 catch (ArgumentException e)

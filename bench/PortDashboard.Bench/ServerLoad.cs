@@ -89,14 +89,14 @@ internal static class ServerLoad
     }
 
     /// <summary>utime + stime of a process, in seconds (fields 14 and 15 of its stat, in clock ticks of 1/100 s).</summary>
-    private static double CpuSeconds(int pid)
+    internal static double CpuSeconds(int pid)
     {
         var stat = File.ReadAllText($"/proc/{pid}/stat");
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
         return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
     }
 
-    private static long StatusKb(int pid, string key)
+    internal static long StatusKb(int pid, string key)
     {
         foreach (var line in File.ReadLines($"/proc/{pid}/status"))
         {
