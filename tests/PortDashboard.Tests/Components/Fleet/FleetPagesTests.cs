@@ -118,7 +118,8 @@ public sealed class FleetPagesTests : DashboardTestContext
         await page.InvokeAsync(() => Picker(page).Instance.SelectedValuesChanged.InvokeAsync(["web-2", "web-1"]));
 
         Assert.EndsWith("/?range=wellknown,registered&numeric=1&host=web-1,web-2", Navigation.Uri, StringComparison.Ordinal);
-        page.WaitForAssertion(() => Assert.Equal(["web-1:22", "web-2:5432"], HostPorts(page)), WaitTimeout);
+        // 15000 and 40000 are IANA-registered: the range filter keeps every fleet row, and this node's 8080 is gone.
+        page.WaitForAssertion(() => Assert.Equal(["web-1:22", "web-2:5432", "web-2:15000", "web-1:40000"], HostPorts(page)), WaitTimeout);
         Assert.Equal("web-1,web-2", page.Find(".host-picker").GetAttribute("data-hosts"));
 
         // "All hosts" chosen beside single hosts wins; clearing the choice is this host's table again.
@@ -218,7 +219,7 @@ public sealed class FleetPagesTests : DashboardTestContext
     }
 
     private static IRenderedComponent<MudSelect<string>> Picker(IRenderedComponent<Connections> page) =>
-        Assert.Single(page.FindComponents<MudSelect<string>>(), s => s.Instance.Class == "host-picker");
+        Assert.Single(page.FindComponents<MudSelect<string>>(), s => s.Instance.Class == "host-picker-select");
 
     private static IReadOnlyList<IElement> Rows(IRenderedComponent<Connections> page) =>
         page.FindAll(".socket-grid tbody tr.mud-table-row");
