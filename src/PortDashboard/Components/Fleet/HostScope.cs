@@ -50,6 +50,10 @@ public sealed class HostScope : IDisposable
 
     public FleetSelection Selection { get; private set; }
 
+    /// <summary>The fleet hosts in view for a page title ("all hosts" for <c>host=*</c>); null on this node's own table.</summary>
+    public string? TitleHosts => !Selection.IsFleet ? null
+        : Hosts.SelectsAllHosts ? "all hosts" : string.Join(", ", Selection.Hosts.Select(h => h.Name));
+
     /// <summary>Re-reads the store when it changed since the last call; whether the selection is a new one.</summary>
     public bool Refresh()
     {

@@ -98,8 +98,7 @@ public partial class Connections
     /// <summary>The table the summary cards, churn chart and top talkers describe: none when several hosts are in view.</summary>
     private SocketTable? OverviewTable => !IsFleet ? _table : _hostTables.Count == 1 ? _hostTables.Values.First() : null;
 
-    private string TitleHost => !IsFleet ? _table.Latest.HostName
-        : _scope.Hosts.SelectsAllHosts ? "all hosts" : string.Join(", ", _scope.Selection.Hosts.Select(h => h.Name));
+    private string TitleHost => _scope.TitleHosts ?? _table.Latest.HostName;
 
     /// <summary>The row's host is in view but not online: its row is its last known state.</summary>
     private bool IsStale(SocketRow row) => IsFleet && _hostShown.TryGetValue(row.Host, out var host) && !host.IsLive;

@@ -30,8 +30,7 @@ public partial class Listening
 
     private bool IsFleet => _scope.Selection.IsFleet;
 
-    private string TitleHost => !IsFleet ? _snapshot.HostName
-        : _scope.Hosts.SelectsAllHosts ? "all hosts" : string.Join(", ", _scope.Selection.Hosts.Select(h => h.Name));
+    private string TitleHost => _scope.TitleHosts ?? _snapshot.HostName;
 
     private bool IsStale(ListeningRow row) => IsFleet && _scope.Selection.Hosts.Any(h => h.Name == row.Host && !h.IsLive);
 
