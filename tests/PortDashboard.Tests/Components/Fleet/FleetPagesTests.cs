@@ -171,6 +171,19 @@ public sealed class FleetPagesTests : DashboardTestContext
     }
 
     [Fact]
+    public void History_for_another_host_says_the_history_is_this_nodes_instead_of_showing_it()
+    {
+        Navigation.NavigateTo("/history?host=web-2");
+
+        var page = Render<History>();
+
+        page.WaitForAssertion(() => Assert.Contains("History is recorded by each dashboard for its own host only (testhost)",
+            page.Find(".history-other-hosts").TextContent, StringComparison.Ordinal), WaitTimeout);
+        Assert.Empty(page.FindAll(".scrubber")); // no moment of this node's history shown under web-2's name
+        Assert.Empty(page.FindAll(".alive-grid"));
+    }
+
+    [Fact]
     public async Task Standalone_pages_show_no_host_picker_and_ignore_the_fleet()
     {
         await using var standalone = new StandaloneContext();
