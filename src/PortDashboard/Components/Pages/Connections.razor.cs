@@ -213,7 +213,9 @@ public partial class Connections
     {
         get
         {
-            var other = (_filter with { Ranges = [], OsClasses = [], Protocols = [], States = [], Text = null }).ToQueryString();
+            // With a fleet the host picker shows host=; standalone, it stays among the other criteria as before.
+            var hosts = _scope.Store is null ? _filter.Hosts : [];
+            var other = (_filter with { Ranges = [], OsClasses = [], Protocols = [], States = [], Text = null, Hosts = hosts }).ToQueryString();
             return other.Length == 0 ? null : Uri.UnescapeDataString(other).Replace("&", " · ", StringComparison.Ordinal);
         }
     }

@@ -121,6 +121,7 @@ public sealed class FleetPagesTests : DashboardTestContext
         // 15000 and 40000 are IANA-registered: the range filter keeps every fleet row, and this node's 8080 is gone.
         page.WaitForAssertion(() => Assert.Equal(["web-1:22", "web-2:5432", "web-2:15000", "web-1:40000"], HostPorts(page)), WaitTimeout);
         Assert.Equal("web-1,web-2", page.Find(".host-picker").GetAttribute("data-hosts"));
+        Assert.Empty(page.FindAll(".other-criteria")); // the picker shows host=, not the address bar's other criteria
 
         // "All hosts" chosen beside single hosts wins; clearing the choice is this host's table again.
         await page.InvokeAsync(() => Picker(page).Instance.SelectedValuesChanged.InvokeAsync(["web-1", "web-2", Filter.AllHosts]));
