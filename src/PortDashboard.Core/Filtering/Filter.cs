@@ -113,8 +113,14 @@ public sealed record Filter
         init => field = value.IsDefaultOrEmpty ? [] : [.. value.Select(h => h.ToLowerInvariant()).Distinct().Order(StringComparer.Ordinal)];
     } = [];
 
+    /// <summary>The <c>host</c> value that names every host of the fleet (<c>host=*</c>: the pages' "All hosts").</summary>
+    public const string AllHosts = "*";
+
+    /// <summary><c>host=*</c>: every host's sockets are in view, whichever hosts the fleet holds.</summary>
+    public bool SelectsAllHosts => Hosts.Contains(AllHosts);
+
     /// <summary>Whether a socket of host <paramref name="hostName"/> can be in view (<see cref="Matches"/> does not know hosts).</summary>
-    public bool MatchesHost(string hostName) => Hosts.IsEmpty || Hosts.Contains(hostName.ToLowerInvariant());
+    public bool MatchesHost(string hostName) => Hosts.IsEmpty || SelectsAllHosts || Hosts.Contains(hostName.ToLowerInvariant());
 
     public bool IsEmpty => Ranges.IsEmpty && OsClasses.IsEmpty && Protocols.IsEmpty && States.IsEmpty && Processes.IsEmpty
         && Ports.IsEmpty && Addresses.IsEmpty && Text is null && Side == EndpointSide.Both && Hosts.IsEmpty;
@@ -466,11 +472,11 @@ public sealed record Filter
         };
     }
 
-    /// <summary>A host name as agents report it: 1 to 253 letters, digits, '-', '.' or '_'.</summary>
+    /// <summary>A host name as agents report it: 1 to 253 letters, digits, '-', '.' or '_'; or <c>*</c>, every host.</summary>
     private static string ParseHost(string value) =>
-        value.Length is > 0 and <= 253 && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_')
+        value == AllHosts || value.Length is > 0 and <= 253 && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_')
             ? value
-            : throw new FilterException("host", $"bad host name '{value}'; expected 1 to 253 letters, digits, '-', '.' or '_'");
+            : throw new FilterException("host", $"bad host name '{value}'; expected 1 to 253 letters, digits, '-', '.' or '_', or '*' for every host");
 
     /// <summary>Like <see cref="Parse(string?, IReadOnlyCollection{string}?)"/> without throwing: on failure, <paramref name="filter"/> is <see cref="Empty"/> and <paramref name="error"/> says why.</summary>
     public static bool TryParse(string? query, out Filter filter, out FilterException? error, IReadOnlyCollection<string>? otherKeys = null)

@@ -91,6 +91,30 @@ public sealed record FleetHost(
         ? new OsPortPolicy(p.EphemeralFirst, p.EphemeralLast, p.UnprivilegedPortStart) { Source = p.Source }
         : OsPortPolicy.LinuxDefault;
 
+    /// <summary>
+    /// This host's table as Core's snapshot, for the pages' own models (Connections' table, Listening's rows): named
+    /// after the host and classified by its own port policy. Memoized per record (by reference: a record is immutable,
+    /// and a field would take part in its equality and be copied by <c>with</c>).
+    /// </summary>
+    public Snapshot ToSnapshot() => Snapshots.GetValue(this, static h => h.BuildSnapshot());
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<FleetHost, Snapshot> Snapshots = [];
+
+    private Snapshot BuildSnapshot() => new(
+        [.. Sockets.Values.Select(s => s.Socket)],
+        Metadata?.TakenAt ?? LastSeen ?? DateTimeOffset.UnixEpoch,
+        TimeSpan.FromMilliseconds(Metadata?.DurationMs ?? 0),
+        Metadata?.Reader ?? "unknown",
+        AttributionOf(Metadata?.Attribution),
+        PortPolicy,
+        Name);
+
+    private static AttributionStatus AttributionOf(AttributionDto? dto) => dto is null
+        ? AttributionStatus.Unavailable("no snapshot from this host yet")
+        : new AttributionStatus(
+            dto.Completeness switch { "complete" => AttributionCompleteness.Complete, "partial" => AttributionCompleteness.Partial, _ => AttributionCompleteness.Unavailable },
+            dto.ProcessesScanned, dto.ProcessesSkipped, dto.Note);
+
     /// <summary>The /hosts page's figures for this host.</summary>
     public FleetHostSummary Summarize()
     {

@@ -19,9 +19,11 @@ public enum Exposure : byte
 /// <summary>One row of the Listening page: a TCP socket in LISTEN or a bound, unconnected UDP socket.</summary>
 public sealed class ListeningRow
 {
-    private ListeningRow(Socket socket, PortClassification classification, string? service)
+    private ListeningRow(Socket socket, PortClassification classification, string? service, Snapshot snapshot)
     {
         Socket = socket;
+        Host = snapshot.HostName;
+        PortPolicy = snapshot.PortPolicy;
         Classification = classification;
         Service = service;
         Exposure = ExposureOf(socket.Local.Address);
@@ -33,6 +35,12 @@ public sealed class ListeningRow
     }
 
     public Socket Socket { get; }
+
+    /// <summary>The host whose snapshot holds the socket (the fleet's Host column).</summary>
+    public string Host { get; }
+
+    /// <summary>That host's OS port policy, which classified the port.</summary>
+    public OsPortPolicy PortPolicy { get; }
 
     public int Port => Socket.Local.Port;
 
@@ -65,7 +73,7 @@ public sealed class ListeningRow
         {
             if (IsListening(socket))
             {
-                rows.Add(new ListeningRow(socket, snapshot.PortPolicy.Classify(socket.Local.Port), services.Lookup(socket.Local.Port, socket.Protocol)));
+                rows.Add(new ListeningRow(socket, snapshot.PortPolicy.Classify(socket.Local.Port), services.Lookup(socket.Local.Port, socket.Protocol), snapshot));
             }
         }
 

@@ -64,6 +64,12 @@ public sealed class SocketRow
 
     public bool IsRemoved => Status == RowStatus.Removed;
 
+    /// <summary>The host whose table holds the row (its table's snapshot's host name): the fleet pages' Host column.</summary>
+    public string Host => _latest?.Snapshot.HostName ?? "";
+
+    /// <summary>The OS port policy of the row's host, which judges its ports' OS classes.</summary>
+    public OsPortPolicy PortPolicy => _latest?.Snapshot.PortPolicy ?? OsPortPolicy.LinuxDefault;
+
     public TransportProtocol Protocol => Socket.Protocol;
 
     public int LocalPort => Socket.Local.Port;

@@ -15,6 +15,7 @@ public enum SocketSortColumn : byte
     Throughput,
     Rtt,
     Retransmits,
+    Host,
 }
 
 /// <summary>A sort order of the live table. Ties are broken by the socket's identity, so the order is total and stable.</summary>
@@ -39,6 +40,7 @@ public readonly record struct SocketSort(SocketSortColumn Column, bool Descendin
             nameof(SocketRow.Throughput) => SocketSortColumn.Throughput,
             nameof(SocketRow.RttMs) => SocketSortColumn.Rtt,
             nameof(SocketRow.Retransmits) => SocketSortColumn.Retransmits,
+            nameof(SocketRow.Host) => SocketSortColumn.Host,
             _ => null,
         };
 
@@ -82,6 +84,7 @@ public readonly record struct SocketSort(SocketSortColumn Column, bool Descendin
         SocketSortColumn.Throughput => static (a, b) => Nullable.Compare(a.Throughput, b.Throughput),
         SocketSortColumn.Rtt => static (a, b) => Nullable.Compare(a.RttMs, b.RttMs),
         SocketSortColumn.Retransmits => static (a, b) => Nullable.Compare(a.Retransmits, b.Retransmits),
+        SocketSortColumn.Host => static (a, b) => string.Compare(a.Host, b.Host, StringComparison.Ordinal),
         _ => static (a, b) => a.LocalPort.CompareTo(b.LocalPort),
     };
 
@@ -94,6 +97,7 @@ public readonly record struct SocketSort(SocketSortColumn Column, bool Descendin
         if (order == 0) order = a.RemoteKey.CompareTo(b.RemoteKey);
         if (order == 0) order = a.RemotePort.CompareTo(b.RemotePort);
         if (order == 0) order = a.Key.Inode.CompareTo(b.Key.Inode);
+        if (order == 0) order = string.Compare(a.Host, b.Host, StringComparison.Ordinal); // across hosts, one key can be on two
         return order;
     }
 }

@@ -296,8 +296,8 @@ public class FilterQueryTests
         { "side=%E2%82", "side", "invalid %-encoding '%E2%82' in side; the bytes are not UTF-8 text" },
         { "ra%zzge=x", "filter", "invalid %-encoding '%zz' in filter; expected % followed by two hex digits" },
         { "range=foo&proto=bar", "range", "unknown range 'foo'; expected wellknown, registered, ephemeral (IANA's), os-ephemeral or privileged (this machine's)" },
-        { "host=web/1", "host", "bad host name 'web/1'; expected 1 to 253 letters, digits, '-', '.' or '_'" },
-        { "host=a%20b", "host", "bad host name 'a b'; expected 1 to 253 letters, digits, '-', '.' or '_'" },
+        { "host=web/1", "host", "bad host name 'web/1'; expected 1 to 253 letters, digits, '-', '.' or '_', or '*' for every host" },
+        { "host=a%20b", "host", "bad host name 'a b'; expected 1 to 253 letters, digits, '-', '.' or '_', or '*' for every host" },
     };
 
     [Theory]
@@ -391,5 +391,19 @@ public class FilterQueryTests
         Assert.False(filter.MatchesHost("web-3"));
         Assert.True(Filter.Parse("range=wellknown").MatchesHost("any-host")); // no host= is every host
         Assert.True(Filter.Parse("host=db.example_1").MatchesHost("db.example_1"));
+    }
+
+    [Fact]
+    public void Host_star_names_every_host_and_round_trips()
+    {
+        var filter = Filter.Parse("host=*&range=ephemeral");
+
+        Assert.True(filter.SelectsAllHosts);
+        Assert.True(filter.MatchesHost("web-1"));
+        Assert.True(filter.MatchesHost("any.other_host"));
+        AssertSameFields(filter, Filter.Parse(filter.ToQueryString()));
+        Assert.False(Filter.Parse("host=web-1").SelectsAllHosts);
+        Assert.Equal("bad host name 'we*b'; expected 1 to 253 letters, digits, '-', '.' or '_', or '*' for every host",
+            Assert.Throws<FilterException>(() => Filter.Parse("host=we*b")).Message);
     }
 }

@@ -48,6 +48,78 @@ public sealed class FleetTests(FleetFixture fleet, PublishedApp app, ITestOutput
     });
 
     [Fact]
+    public Task TheConnectionsPageShowsTwoHostsTablesThroughTheHostPicker() => Reported(async () =>
+    {
+        await fleet.UntilEveryHostMatchesAsync(Converge);
+        // Tall enough that the virtualized grid renders every row of the two small tables.
+        var context = await app.Browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = fleet.Http.BaseAddress!.ToString(),
+            ViewportSize = new ViewportSize { Width = 1400, Height = 2000 },
+        });
+        try
+        {
+            var page = await context.NewPageAsync();
+            await page.GotoAsync("?host=fleet-a,fleet-b");
+            await Expect(page.Locator(".host-picker")).ToHaveAttributeAsync("data-hosts", "fleet-a,fleet-b", new() { Timeout = FirstLoad });
+
+            // Host, protocol, local port and remote port of each row, against ss -tunaH in each namespace.
+            var expected = new List<string>();
+            foreach (var name in (string[])["fleet-a", "fleet-b"])
+            {
+                expected.AddRange((await fleet.ReferenceAsync(name)).Select(line => $"{name} {PortsOf(line)}"));
+            }
+
+            expected.Sort(StringComparer.Ordinal);
+            await fleet.Until("the Connections page shows exactly fleet-a's and fleet-b's tables", async () =>
+                (await GridRowsAsync(page)).SequenceEqual(expected), Converge);
+            Assert.NotEmpty(await page.Locator("th.col-host").AllAsync()); // two hosts in view: the Host column
+            Directory.CreateDirectory(PublishedApp.Screenshots); // the README's, with PORTDASHBOARD_UPDATE_SCREENSHOTS=1
+            var shot = Path.Combine(PublishedApp.Screenshots, "fleet-connections.png");
+            await page.ScreenshotAsync(new() { Path = shot, Clip = new Clip { X = 0, Y = 0, Width = 1400, Height = 760 } });
+            Assert.True(new FileInfo(shot).Length > 10_000, "the screenshot shows the page");
+
+            // host=* (the picker's "All hosts") brings the third host's rows in, through the same range= as ever.
+            await page.GotoAsync("?host=*&range=wellknown");
+            var wellKnown = new List<string>();
+            foreach (var name in FleetFixture.HostNames)
+            {
+                wellKnown.AddRange((await fleet.ReferenceAsync(name)).Where(WellKnown).Select(line => $"{name} {PortsOf(line)}"));
+            }
+
+            wellKnown.Sort(StringComparer.Ordinal);
+            await fleet.Until("host=* with range=wellknown shows every host's well-known rows", async () =>
+                (await GridRowsAsync(page)).SequenceEqual(wellKnown), Converge);
+        }
+        finally
+        {
+            await context.CloseAsync();
+        }
+    });
+
+    /// <summary>The grid's rows as "host proto localPort remotePort" (an unconnected remote as 0), sorted.</summary>
+    private static async Task<List<string>> GridRowsAsync(IPage page)
+    {
+        var rows = await page.EvaluateAsync<string[]>("""
+            () => [...document.querySelectorAll('.socket-grid tbody tr.mud-table-row')].map(r =>
+                [r.querySelector('td.col-host span').textContent.trim(),
+                 r.querySelector('td.col-proto').textContent.trim().toLowerCase(),
+                 r.querySelector('td.col-local-port .port').textContent.trim(),
+                 r.querySelector('td.col-remote-port .port')?.textContent.trim() ?? '0'].join(' '))
+            """);
+        return [.. rows.Order(StringComparer.Ordinal)];
+    }
+
+    /// <summary>An ss reference line "proto local remote" as "proto localPort remotePort".</summary>
+    private static string PortsOf(string line)
+    {
+        var fields = line.Split(' ');
+        static string Port(string endpoint) =>
+            int.TryParse(endpoint[(endpoint.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture, out var port) ? port.ToString(System.Globalization.CultureInfo.InvariantCulture) : "0";
+        return $"{fields[0]} {Port(fields[1])} {Port(fields[2])}";
+    }
+
+    [Fact]
     public Task MetricsCarryTheHostLabel() => Reported(async () =>
     {
         await fleet.UntilEveryHostMatchesAsync(Converge);

@@ -5,6 +5,8 @@ using PortDashboard.Components.Controls;
 using PortDashboard.Core.Filtering;
 using PortDashboard.Core.Ports;
 using PortDashboard.Core.Sockets;
+using PortDashboard.Components.Fleet;
+using PortDashboard.Fleet;
 using PortDashboard.Model;
 using PortDashboard.Monitoring;
 using PortDashboard.Naming;
@@ -35,8 +37,16 @@ public partial class Connections
 
     private readonly SocketTable _table = new();
     private readonly Func<GridStateVirtualize<SocketRow>, CancellationToken, Task<GridData<SocketRow>>> _loadRows;
-    private readonly Func<SocketRow, int, string> _rowClass = static (row, _) => row.CssClass;
+    private readonly Func<SocketRow, int, string> _rowClass;
     private readonly LiveState _ownLive = new();
+
+    /// <summary>With <c>host=</c> naming fleet hosts: one table per host in view, each resynced from the store's record.</summary>
+    private readonly Dictionary<string, SocketTable> _hostTables = new(StringComparer.Ordinal);
+
+    /// <summary>The store's record each host table was last brought to (by reference: records are immutable).</summary>
+    private readonly Dictionary<string, FleetHost> _hostShown = new(StringComparer.Ordinal);
+
+    private HostScope _scope = default!;
 
     private MudDataGrid<SocketRow>? _grid;
     private Filter _filter = Filter.Empty;
@@ -68,7 +78,89 @@ public partial class Connections
         (RetransmitsColumn, "Retransmits"),
     ];
 
-    public Connections() => _loadRows = LoadRowsAsync;
+    public Connections()
+    {
+        _loadRows = LoadRowsAsync;
+        _rowClass = RowClass;
+    }
+
+    [Inject]
+    private IServiceProvider ServiceProvider { get; set; } = default!;
+
+    /// <summary>The rows come from fleet hosts (the store), not this node's feed.</summary>
+    private bool IsFleet => _scope.Selection.IsFleet;
+
+    private bool ShowHostColumn => _scope.Selection.ShowsHostColumn;
+
+    private bool HasData => IsFleet || _table.HasData;
+
+    private int TotalRows => IsFleet ? _hostTables.Values.Sum(t => t.RowCount) : _table.RowCount;
+
+    /// <summary>The table the summary cards, churn chart and top talkers describe: none when several hosts are in view.</summary>
+    private SocketTable? OverviewTable => !IsFleet ? _table : _hostTables.Count == 1 ? _hostTables.Values.First() : null;
+
+    private string TitleHost => _scope.TitleHosts ?? _table.Latest.HostName;
+
+    /// <summary>The row's host is in view but not online: its row is its last known state.</summary>
+    private bool IsStale(SocketRow row) => IsFleet && _hostShown.TryGetValue(row.Host, out var host) && !host.IsLive;
+
+    private string RowClass(SocketRow row, int index) => IsStale(row) ? row.CssClass + " row-stale" : row.CssClass;
+
+    /// <summary>
+    /// Brings the host tables to the store's records of the hosts in view: a host whose record changed is resynced
+    /// (diffed: its new, changed and closed rows are highlighted as the local ones). Whether anything changed.
+    /// </summary>
+    private bool SyncHosts(DateTimeOffset now)
+    {
+        var selection = _scope.Selection;
+        var changed = false;
+        foreach (var name in _hostTables.Keys.ToList())
+        {
+            if (!selection.IsFleet || !selection.Hosts.Any(h => h.Name == name))
+            {
+                _hostTables.Remove(name);
+                _hostShown.Remove(name);
+                changed = true;
+            }
+        }
+
+        foreach (var host in selection.Hosts)
+        {
+            if (_hostShown.TryGetValue(host.Name, out var shown) && ReferenceEquals(shown, host))
+            {
+                continue;
+            }
+
+            if (!_hostTables.TryGetValue(host.Name, out var table))
+            {
+                _hostTables[host.Name] = table = new SocketTable();
+            }
+
+            table.Resync(host.ToSnapshot(), host.Sequence, now);
+            _hostShown[host.Name] = host;
+            changed = true;
+        }
+
+        return changed;
+    }
+
+    /// <summary>The rows in view, sorted: this node's table, or every host table's merged.</summary>
+    private IReadOnlyList<SocketRow> CurrentView(SocketSort sort)
+    {
+        if (!IsFleet)
+        {
+            return _table.View(_filter, sort, ServiceNames, RemoteNames, Names.Version);
+        }
+
+        var rows = new List<SocketRow>();
+        foreach (var table in _hostTables.Values)
+        {
+            rows.AddRange(table.View(_filter, sort, ServiceNames, RemoteNames, Names.Version));
+        }
+
+        rows.Sort(sort.Comparison);
+        return rows;
+    }
 
     /// <summary>The names of remote addresses (reverse DNS in the background; never waited for).</summary>
     [Inject]
@@ -99,7 +191,7 @@ public partial class Connections
         base.OnAfterRender(firstRender);
         if (firstRender)
         {
-            _rowCount?.Set(_shown, _table.RowCount); // counted before the label existed
+            _rowCount?.Set(_shown, TotalRows); // counted before the label existed
         }
     }
 
@@ -107,19 +199,19 @@ public partial class Connections
     private void CountShown(int shown)
     {
         _shown = shown;
-        _rowCount?.Set(shown, _table.RowCount);
+        _rowCount?.Set(shown, TotalRows);
     }
 
     private string? AttributionNotice
     {
         get
         {
-            if (!_table.HasData)
+            if (OverviewTable is not { HasData: true } table)
             {
                 return null;
             }
 
-            var attribution = _table.Latest.Attribution;
+            var attribution = table.Latest.Attribution;
             return attribution.Completeness switch
             {
                 AttributionCompleteness.Partial =>
@@ -136,7 +228,9 @@ public partial class Connections
     {
         get
         {
-            var other = (_filter with { Ranges = [], OsClasses = [], Protocols = [], States = [], Text = null }).ToQueryString();
+            // With a fleet the host picker shows host=; standalone, it stays among the other criteria as before.
+            var hosts = _scope.Store is null ? _filter.Hosts : [];
+            var other = (_filter with { Ranges = [], OsClasses = [], Protocols = [], States = [], Text = null, Hosts = hosts }).ToQueryString();
             return other.Length == 0 ? null : Uri.UnescapeDataString(other).Replace("&", " · ", StringComparison.Ordinal);
         }
     }
@@ -146,7 +240,9 @@ public partial class Connections
         _now = Time.GetUtcNow();
         _table.Ages = Feed.Ages;
         _remoteName = Names.NameOf;
+        _scope = new HostScope(ServiceProvider, Navigation, Feed, static () => { });
         ApplyUrl(Navigation.Uri);
+        SyncHosts(_now);
         Navigation.LocationChanged += OnLocationChanged;
     }
 
@@ -166,6 +262,16 @@ public partial class Connections
     protected override bool OnTick(DateTimeOffset now)
     {
         var expired = _table.Expire(now);
+        foreach (var table in _hostTables.Values)
+        {
+            expired |= table.Expire(now);
+        }
+
+        if (!Paused && _scope.Refresh())
+        {
+            expired |= SyncHosts(now);
+        }
+
         var names = Names.Version;
         if (!ShowNames || names == _namesSeen)
         {
@@ -181,7 +287,7 @@ public partial class Connections
         _now = Time.GetUtcNow();
         if (_grouping is { } grouping)
         {
-            var view = _table.View(_filter, SocketSort.Default, ServiceNames, RemoteNames, Names.Version);
+            var view = CurrentView(SocketSort.Default);
             CountShown(view.Count);
             _groups = grouping.Group(view);
         }
@@ -197,7 +303,7 @@ public partial class Connections
     {
         var sortDefinition = state.SortDefinitions.FirstOrDefault();
         var sort = sortDefinition is null ? SocketSort.Default : SocketSort.FromGrid(sortDefinition.SortBy, sortDefinition.Descending);
-        var view = _table.View(_filter, sort, ServiceNames, RemoteNames, Names.Version);
+        var view = CurrentView(sort);
         CountShown(view.Count);
         return Task.FromResult(new GridData<SocketRow>
         {
@@ -212,6 +318,8 @@ public partial class Connections
         {
             // The feed's current snapshot and its sequence, read together: later deltas apply from exactly there.
             _table.Apply(Feed.CurrentBatch, Time.GetUtcNow());
+            _scope.Refresh();
+            SyncHosts(Time.GetUtcNow());
             LiveOrOwn.SetPaused(false);
         }
         else
@@ -309,7 +417,8 @@ public partial class Connections
     {
         try
         {
-            if (ApplyUrl(e.Location))
+            var hostsChanged = _scope.Refresh() && SyncHosts(Time.GetUtcNow());
+            if (ApplyUrl(e.Location) || hostsChanged)
             {
                 await RefreshNowAsync();
             }
@@ -364,6 +473,7 @@ public partial class Connections
     protected override void OnDisposing()
     {
         Navigation.LocationChanged -= OnLocationChanged;
+        _scope.Dispose();
         LiveOrOwn.SetPaused(false); // pausing is this page's; other pages stay live
     }
 

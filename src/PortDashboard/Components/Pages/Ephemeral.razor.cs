@@ -1,4 +1,7 @@
+using Microsoft.AspNetCore.Components;
 using MudBlazor;
+using PortDashboard.Components.Fleet;
+using PortDashboard.Fleet;
 using PortDashboard.Core.Pressure;
 using PortDashboard.Insight;
 using PortDashboard.Insight.Listeners;
@@ -15,6 +18,62 @@ namespace PortDashboard.Components.Pages;
 /// </summary>
 public partial class Ephemeral
 {
+    private HostScope? _scope;
+    private IReadOnlyList<HostPressure> _hostPressure = [];
+
+    [Inject]
+    private IServiceProvider ServiceProvider { get; set; } = default!;
+
+    [Inject]
+    private NavigationManager Navigation { get; set; } = default!;
+
+    private bool IsFleet => _scope?.Selection.IsFleet == true;
+
+    protected override void OnInitialized()
+    {
+        _scope = new HostScope(ServiceProvider, Navigation, Feed, () => _ = InvokeAsync(() =>
+        {
+            if (RefreshHosts())
+            {
+                StateHasChanged();
+            }
+        }));
+        RefreshHosts();
+        base.OnInitialized();
+    }
+
+    /// <summary>With fleet hosts in view, each host's report from its own table and port policy.</summary>
+    private bool RefreshHosts()
+    {
+        if (_scope is null || !_scope.Refresh())
+        {
+            return false;
+        }
+
+        _hostPressure = [.. _scope.Selection.Hosts.Select(HostPressure.Of)];
+        return true;
+    }
+
+    /// <summary>The insight loop's news, or (once a second at most) the fleet's.</summary>
+    protected override bool Observe(DateTimeOffset now) => base.Observe(now) | RefreshHosts();
+
+    protected override void OnDisposing()
+    {
+        base.OnDisposing();
+        _scope?.Dispose();
+    }
+
+    /// <summary>One fleet host's line: its ephemeral report, judged by its own OS range, and its listeners inside that range.</summary>
+    private sealed record HostPressure(FleetHost Host, EphemeralPressureReport Report, int ListenersInRange)
+    {
+        public static HostPressure Of(FleetHost host)
+        {
+            var snapshot = host.ToSnapshot();
+            var listeners = snapshot.Sockets.Count(s => ListeningRow.IsListening(s) && snapshot.PortPolicy.IsOsEphemeral(s.Local.Port));
+            return new HostPressure(host, EphemeralPressure.Compute(snapshot), listeners);
+        }
+    }
+
     private const int GaugeCount = 6;
     private const int ClosedRows = 100;
 

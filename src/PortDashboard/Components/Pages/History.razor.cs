@@ -2,12 +2,14 @@ using System.Globalization;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Routing;
 using MudBlazor;
+using PortDashboard.Components.Fleet;
 using PortDashboard.Core.Filtering;
 using PortDashboard.Core.Ports;
 using PortDashboard.Core.Sockets;
 using PortDashboard.Insight;
 using PortDashboard.Insight.History;
 using PortDashboard.Model;
+using PortDashboard.Monitoring;
 
 namespace PortDashboard.Components.Pages;
 
@@ -81,8 +83,31 @@ public partial class History : IDisposable
         }
     }
 
+    [Inject]
+    private IServiceProvider ServiceProvider { get; set; } = default!;
+
+    [Inject]
+    private ISnapshotFeed Feed { get; set; } = default!;
+
+    private HostScope _scope = default!;
+
+    /// <summary>
+    /// The history is this node's own: agents publish their live tables, not their history. With <c>host=</c> naming
+    /// other hosts the page says so rather than showing this node's history under their name.
+    /// </summary>
+    private string? OtherHostsText => _scope.Selection.IsFleet
+        ? $"History is recorded by each dashboard for its own host only ({_scope.LocalHost}); fleet hosts publish their live table, not their history. "
+            + $"Their live sockets are on Connections with the same host choice; choose \"{_scope.LocalHost}\" (or no host) for this host's history."
+        : null;
+
     protected override async Task OnInitializedAsync()
     {
+        _scope = new HostScope(ServiceProvider, Navigation, Feed, () => _ = InvokeAsync(() =>
+        {
+            _scope.Refresh();
+            StateHasChanged();
+        }));
+        _scope.Refresh();
         ApplyUrl(Navigation.Uri);
         Navigation.LocationChanged += OnLocationChanged;
         await LoadAsync();
@@ -215,6 +240,7 @@ public partial class History : IDisposable
     public void Dispose()
     {
         Navigation.LocationChanged -= OnLocationChanged;
+        _scope?.Dispose();
         GC.SuppressFinalize(this);
     }
 }
