@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
 using PortDashboard.Api;
 using PortDashboard.Core.Filtering;
+using PortDashboard.Core.Ports;
 using PortDashboard.Fleet;
 using PortDashboard.Hubs;
 using PortDashboard.Tests.Support;
