@@ -83,7 +83,8 @@ public sealed class FleetConsumer : BackgroundService
                 if (!_cursors.ContainsKey(name))
                 {
                     _cursors[name] = new Cursor();
-                    _store.Set(FleetHost.New(name));
+                    var found = FleetHost.New(name);
+                    _store.Set(found, [new FleetHostStatusChanged(found)]);
                     changed = true;
                 }
             }
@@ -178,7 +179,7 @@ public sealed class FleetConsumer : BackgroundService
             _logger.LogInformation("Fleet: host {Host} is {Status}", name, updated.Status.ToString().ToLowerInvariant());
         }
 
-        _store.Set(updated);
+        _store.Set(updated, updated.Status == host.Status ? [] : [new FleetHostStatusChanged(updated)]);
         return true;
     }
 
@@ -216,7 +217,7 @@ public sealed class FleetConsumer : BackgroundService
 
         var host = _store.Hosts[name];
         var sockets = message.Sockets.ToImmutableDictionary(s => s.Id, FleetSocket.From, StringComparer.Ordinal);
-        _store.Set(host with
+        var reloaded = host with
         {
             Instance = loaded.Item1,
             Sequence = message.Sequence,
@@ -224,7 +225,8 @@ public sealed class FleetConsumer : BackgroundService
             Sockets = sockets,
             InSync = true,
             Resyncs = host.Resyncs + 1,
-        });
+        };
+        _store.Set(reloaded, [new FleetHostLoaded(reloaded)]);
         cursor.Loaded = loaded;
         cursor.LastId = fields.TryGetValue("id", out var id) && !id.IsNullOrEmpty ? id : "0-0";
         cursor.NeedsSnapshot = false;
@@ -238,7 +240,7 @@ public sealed class FleetConsumer : BackgroundService
         var host = _store.Hosts[name];
         var sockets = host.Sockets.ToBuilder();
         var sequence = host.Sequence;
-        var applied = false;
+        var applied = new List<(DeltaMessage Message, ImmutableDictionary<string, FleetSocket> Before)>();
         foreach (var entry in entries)
         {
             var instance = entry["i"].ToString();
@@ -255,11 +257,13 @@ public sealed class FleetConsumer : BackgroundService
                     "Fleet: host {Host}'s stream does not follow (have {Instance}#{Sequence}, next is {NextInstance}#{From}); reloading its snapshot",
                     name, host.Instance, sequence, instance, message.FromSequence);
                 cursor.NeedsSnapshot = true;
-                _store.Set(host with { Sockets = sockets.ToImmutable(), Sequence = sequence, InSync = false, Status = FleetHostStatus.Stale });
+                var behind = host with { Sockets = sockets.ToImmutable(), Sequence = sequence, InSync = false, Status = FleetHostStatus.Stale };
+                _store.Set(behind, Events(behind, applied, host.Status != FleetHostStatus.Stale));
                 await RequestSnapshotAsync(db, name, cursor);
                 return true;
             }
 
+            var before = sockets.ToImmutable();
             foreach (var id in message.Removed)
             {
                 sockets.Remove(id);
@@ -272,15 +276,29 @@ public sealed class FleetConsumer : BackgroundService
 
             sequence = message.ToSequence;
             cursor.LastId = entry.Id;
-            applied = true;
+            applied.Add((message, before));
         }
 
-        if (applied)
+        if (applied.Count > 0)
         {
-            _store.Set(_store.Hosts[name] with { Sockets = sockets.ToImmutable(), Sequence = sequence });
+            var after = _store.Hosts[name] with { Sockets = sockets.ToImmutable(), Sequence = sequence };
+            _store.Set(after, Events(after, applied, statusChanged: false));
         }
 
-        return applied;
+        return applied.Count > 0;
+    }
+
+    /// <summary>The hub's view of a round's deltas: each as the agent wrote it, with the table just before it.</summary>
+    private static List<FleetEvent> Events(FleetHost after, List<(DeltaMessage Message, ImmutableDictionary<string, FleetSocket> Before)> applied, bool statusChanged)
+    {
+        var events = new List<FleetEvent>(applied.Count + 1);
+        events.AddRange(applied.Select(a => new FleetHostDelta(after, a.Message, a.Before)));
+        if (statusChanged)
+        {
+            events.Add(new FleetHostStatusChanged(after));
+        }
+
+        return events;
     }
 
     private async Task RequestSnapshotAsync(IDatabase db, string name, Cursor cursor)
@@ -301,7 +319,8 @@ public sealed class FleetConsumer : BackgroundService
         var changed = false;
         foreach (var host in _store.Hosts.Values.Where(h => h.Status == FleetHostStatus.Online))
         {
-            _store.Set(host with { Status = FleetHostStatus.Stale });
+            var stale = host with { Status = FleetHostStatus.Stale };
+            _store.Set(stale, [new FleetHostStatusChanged(stale)]);
             changed = true;
         }
 

@@ -45,6 +45,7 @@ public static class FleetHosting
         services.AddFleetCore(configuration.GetValue<bool>(FleetOptions.SectionName + ":Publish"));
         services.AddSingleton<FleetStore>();
         services.AddSingleton<FleetMetrics>();
+        services.AddSingleton<Hubs.FleetHubSubscriptions>();
         services.AddHostedService<FleetConsumer>();
         services.AddHealthChecks().AddCheck<FleetHealthCheck>("fleet");
         return services;

@@ -81,10 +81,20 @@ public sealed record FleetHost(
             return [];
         }
 
+        return Sockets.Values.Where(InView(filter, services));
+    }
+
+    /// <summary>Whether one socket of this host is in <paramref name="filter"/>'s view, its <c>host=</c> aside.</summary>
+    public Func<FleetSocket, bool> InView(Filter filter, ServiceNameRegistry services)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
         var rest = filter with { Hosts = [] };
         var policy = PortPolicy; // range=os-ephemeral,privileged by that host's kernel, not this node's
-        return rest.IsEmpty ? Sockets.Values : Sockets.Values.Where(s => rest.Matches(s.Socket, services, policy));
+        return rest.IsEmpty ? static _ => true : s => rest.Matches(s.Socket, services, policy);
     }
+
+    /// <summary>The status as the wire spells it: <c>online</c>, <c>stale</c>, <c>offline</c>.</summary>
+    public string StatusName => Status.ToString().ToLowerInvariant();
 
     /// <summary>The host's own OS port policy, from its last snapshot; Linux's defaults until one arrived.</summary>
     public OsPortPolicy PortPolicy => Metadata?.PortPolicy is { } p
@@ -160,12 +170,102 @@ public sealed record FleetHost(
 public sealed record FleetHostSummary(
     int Total, IReadOnlyList<int> ByRange, int Listeners, int ExposedListeners, int EphemeralPortsInUse, int EphemeralRangeSize, double WorstEphemeralUse);
 
+/// <summary>What happened to one host, in the order the consumer applied it: what the hub sends its fleet subscribers.</summary>
+public abstract record FleetEvent(FleetHost Host);
+
+/// <summary>The host's table was (re)loaded from its snapshot: the start, or a resync after a gap, a trim or a restart.</summary>
+public sealed record FleetHostLoaded(FleetHost Host) : FleetEvent(Host);
+
+/// <summary>
+/// One delta of the agent's stream was applied, as the agent wrote it (its own sequence numbers):
+/// <paramref name="Before"/> is the host's table just before it, so a filtered view knows what left it.
+/// </summary>
+public sealed record FleetHostDelta(FleetHost Host, DeltaMessage Message, ImmutableDictionary<string, FleetSocket> Before) : FleetEvent(Host);
+
+/// <summary>The host's status (online, stale, offline) changed.</summary>
+public sealed record FleetHostStatusChanged(FleetHost Host) : FleetEvent(Host);
+
+/// <summary>
+/// One reader of the store's events (a hub subscription): a bounded queue. A reader that falls behind is not waited
+/// for: its queue is dropped, and <see cref="FleetStore.Resync"/> gives it every host's current state to start over from.
+/// </summary>
+public sealed class FleetEvents : IDisposable
+{
+    private readonly Queue<FleetEvent> _queue = new();
+    private readonly SemaphoreSlim _signal = new(0);
+
+    internal FleetEvents(int capacity) => Capacity = capacity;
+
+    public int Capacity { get; }
+
+    /// <summary>The queue overflowed: the next read is a resync.</summary>
+    public bool Overflowed { get; private set; }
+
+    internal void Write(FleetEvent e)
+    {
+        if (Overflowed)
+        {
+            return;
+        }
+
+        if (_queue.Count >= Capacity)
+        {
+            _queue.Clear();
+            Overflowed = true;
+        }
+        else
+        {
+            _queue.Enqueue(e);
+        }
+
+        _signal.Release();
+    }
+
+    internal void ClearOverflow()
+    {
+        _queue.Clear();
+        Overflowed = false;
+    }
+
+    /// <summary>Waits for events; returns the queued ones, or an empty list when the queue overflowed (check <see cref="Overflowed"/>).</summary>
+    public async Task<IReadOnlyList<FleetEvent>> ReadAsync(FleetStore store, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        await _signal.WaitAsync(cancellationToken);
+        lock (store.Gate)
+        {
+            while (_signal.CurrentCount > 0 && _signal.Wait(0, CancellationToken.None))
+            {
+                // one wake-up drains everything queued so far
+            }
+
+            if (Overflowed)
+            {
+                return [];
+            }
+
+            var events = _queue.ToList();
+            _queue.Clear();
+            return events;
+        }
+    }
+
+    /// <summary>Called by <see cref="FleetStore.Unsubscribe"/>, once no one writes or reads it.</summary>
+    public void Dispose() => _signal.Dispose();
+}
+
 /// <summary>
 /// The fleet as this dashboard node sees it: every host's latest state, swapped atomically by the one consumer and
-/// read by pages, the API and metrics. <see cref="Changed"/> fires after each round that changed anything.
+/// read by pages, the API and metrics. <see cref="Changed"/> fires after each round that changed anything. Hub
+/// subscriptions read its <see cref="FleetEvent"/>s: a state and the events after it are taken under one lock, so
+/// a subscriber's snapshot and the deltas that follow it never overlap nor leave a gap.
 /// </summary>
 public sealed class FleetStore
 {
+    /// <summary>Events a hub subscription may have queued before it is resynced instead (its client reads too slowly).</summary>
+    public const int EventCapacity = 1024;
+
+    private readonly List<FleetEvents> _readers = [];
     private ImmutableSortedDictionary<string, FleetHost> _hosts = ImmutableSortedDictionary<string, FleetHost>.Empty.WithComparers(StringComparer.Ordinal);
     private long _version;
 
@@ -174,13 +274,61 @@ public sealed class FleetStore
     /// <summary>Bumped by every change; a page compares it to skip a redraw.</summary>
     public long Version => Interlocked.Read(ref _version);
 
+    internal object Gate => _readers;
+
     public event Action? Changed;
 
-    public void Set(FleetHost host)
+    public void Set(FleetHost host) => Set(host, []);
+
+    /// <summary>Sets <paramref name="host"/> and tells the event readers what led to it, as one step.</summary>
+    public void Set(FleetHost host, IReadOnlyList<FleetEvent> events)
     {
         ArgumentNullException.ThrowIfNull(host);
-        ImmutableInterlocked.Update(ref _hosts, static (hosts, h) => hosts.SetItem(h.Name, h), host);
-        Interlocked.Increment(ref _version);
+        ArgumentNullException.ThrowIfNull(events);
+        lock (Gate)
+        {
+            ImmutableInterlocked.Update(ref _hosts, static (hosts, h) => hosts.SetItem(h.Name, h), host);
+            Interlocked.Increment(ref _version);
+            foreach (var reader in _readers)
+            {
+                foreach (var e in events)
+                {
+                    reader.Write(e);
+                }
+            }
+        }
+    }
+
+    /// <summary>Starts reading events: the hosts as they are now, and every event after them.</summary>
+    public (FleetEvents Events, ImmutableSortedDictionary<string, FleetHost> Hosts) Subscribe(int capacity = EventCapacity)
+    {
+        lock (Gate)
+        {
+            var reader = new FleetEvents(capacity);
+            _readers.Add(reader);
+            return (reader, Hosts);
+        }
+    }
+
+    /// <summary>After an overflow: the hosts as they are now, the events after them follow.</summary>
+    public ImmutableSortedDictionary<string, FleetHost> Resync(FleetEvents events)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        lock (Gate)
+        {
+            events.ClearOverflow();
+            return Hosts;
+        }
+    }
+
+    public void Unsubscribe(FleetEvents events)
+    {
+        lock (Gate)
+        {
+            _readers.Remove(events);
+        }
+
+        events.Dispose();
     }
 
     /// <summary>Tells the pages: after a round that changed a host, or the connection's state.</summary>

@@ -289,6 +289,65 @@ public sealed class FleetTests(FleetFixture fleet, PublishedApp app, ITestOutput
         Assert.True(fleet.AllRunning, "a dashboard exited");
     });
 
+    [Fact]
+    public Task TwoDashboardNodesSendTheSameSequenceOfAHostsChangesToTheirHubClients() => Reported(async () =>
+    {
+        var cancellation = TestContext.Current.CancellationToken;
+        await fleet.UntilEveryHostMatchesAsync(Converge);
+        var node2 = await fleet.StartOtherDashboardAsync("node-2", fleet.Redis.TcpConfiguration);
+
+        // One client each, one per protocol: the same messages whatever the encoding.
+        await using var first = new FleetHubClient(fleet.Http.BaseAddress!, messagePack: false);
+        await using var second = new FleetHubClient(node2.BaseAddress!, messagePack: true);
+        Assert.Equal("host=fleet-c", await first.SubscribeAsync("host=FLEET-C", cancellation));
+        Assert.Equal("host=fleet-c", await second.SubscribeAsync("host=fleet-c", cancellation));
+        foreach (var client in new[] { first, second })
+        {
+            await client.UntilAsync("fleet-c's FleetSnapshot", c => c.Started.ContainsKey("fleet-c"), Converge, cancellation);
+            Assert.Equal(["fleet-c"], client.Tables.Keys); // host= keeps the other hosts out
+        }
+
+        // Several changes, each seen before the next (so they land in separate polls): a listener opens, the previous closes.
+        const int FirstPort = 7100, Steps = 4;
+        var ns = fleet.Namespaces["fleet-c"];
+        IDisposable? previous = null;
+        for (var i = 0; i < Steps; i++)
+        {
+            var opened = ns.ListenUntilDisposed(System.Net.IPAddress.Any, FirstPort + i, connections: 0);
+            previous?.Dispose();
+            previous = opened;
+            var port = FirstPort + i;
+            await first.UntilAsync($"step {i}: only the listener on {port}", c => Listeners(c) == $"{port}", Converge, cancellation);
+        }
+
+        using var last = previous;
+        var final = $"{FirstPort + Steps - 1}";
+        await second.UntilAsync($"node-2's client: only the listener on {final}", c => Listeners(c) == final, Converge, cancellation);
+
+        // Over the stretch both saw (after both snapshots, up to the older of their latest deltas): the same deltas,
+        // with the agent's sequence numbers and the same sockets added and removed.
+        var from = Math.Max(first.Started["fleet-c"], second.Started["fleet-c"]);
+        var to = Math.Min(first.Deltas["fleet-c"][^1].ToSequence, second.Deltas["fleet-c"][^1].ToSequence);
+        var seenFirst = Stretch(first, from, to);
+        var seenSecond = Stretch(second, from, to);
+        output.WriteLine($"deltas {from + 1}..{to}: {string.Join(" | ", seenFirst)}");
+        Assert.Equal(seenFirst, seenSecond);
+        Assert.Equal(0, first.Resyncs + second.Resyncs);
+        var added = first.Deltas["fleet-c"].Where(d => d.FromSequence > from && d.ToSequence <= to).SelectMany(d => d.Added)
+            .Where(s => s.State == "listen").Select(s => s.Local.Port).Order();
+        Assert.Equal(Enumerable.Range(FirstPort, Steps), added.Where(p => p >= FirstPort && p < FirstPort + Steps));
+    });
+
+    /// <summary>The ports of the client's fleet-c listeners in 7100..7199, comma-joined.</summary>
+    private static string Listeners(FleetHubClient client) => client.Tables.TryGetValue("fleet-c", out var table)
+        ? string.Join(',', table.Values.Where(s => s.State == "listen" && s.Local.Port is >= 7100 and < 7200).Select(s => s.Local.Port).Order())
+        : "";
+
+    /// <summary>Each delta in (from, to] as "from-to +added -removed" with ids sorted.</summary>
+    private static List<string> Stretch(FleetHubClient client, long from, long to) =>
+        [.. client.Deltas["fleet-c"].Where(d => d.FromSequence > from && d.ToSequence <= to).Select(d =>
+            $"{d.FromSequence}-{d.ToSequence} +{string.Join(',', d.Added.Select(s => s.Id).Order(StringComparer.Ordinal))} -{string.Join(',', d.Removed.Order(StringComparer.Ordinal))}")];
+
     /// <summary>An ss line "proto local remote" with a port of either end in 1..1023 (range=wellknown's test).</summary>
     private static bool WellKnown(string line) =>
         line.Split(' ').Skip(1).Any(endpoint => int.Parse(endpoint[(endpoint.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture) is > 0 and < 1024);

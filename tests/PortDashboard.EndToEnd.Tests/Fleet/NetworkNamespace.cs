@@ -30,19 +30,37 @@ public sealed partial class NetworkNamespace : IAsyncDisposable
     }
 
     /// <summary>Inside the namespace: a TCP listener on <paramref name="address"/>:<paramref name="port"/>, and <paramref name="connections"/> connections to it.</summary>
-    public void Listen(IPAddress address, int port, int connections) => Inside(() =>
+    public void Listen(IPAddress address, int port, int connections) => Inside(() => Open(_sockets, address, port, connections));
+
+    /// <summary>As <see cref="Listen"/>, but the caller closes them (the namespace still closes them if it goes first).</summary>
+    public IDisposable ListenUntilDisposed(IPAddress address, int port, int connections)
+    {
+        var opened = new List<IDisposable>();
+        Inside(() => Open(opened, address, port, connections));
+        var closer = new Disposer(() =>
+        {
+            foreach (var socket in opened)
+            {
+                socket.Dispose();
+            }
+        });
+        _sockets.Add(closer);
+        return closer;
+    }
+
+    private static void Open(List<IDisposable> sockets, IPAddress address, int port, int connections)
     {
         var listener = new TcpListener(address, port);
         listener.Start();
-        _sockets.Add(new Disposer(listener.Stop));
+        sockets.Add(new Disposer(listener.Stop));
         for (var i = 0; i < connections; i++)
         {
             var client = new TcpClient(AddressFamily.InterNetwork);
             client.Connect(IPAddress.Loopback, port);
-            _sockets.Add(client);
-            _sockets.Add(listener.AcceptSocket());
+            sockets.Add(client);
+            sockets.Add(listener.AcceptSocket());
         }
-    });
+    }
 
     /// <summary>Inside the namespace: a UDP socket bound to <paramref name="port"/> on every address.</summary>
     public void BindUdp(int port) => Inside(() => _sockets.Add(new UdpClient(new IPEndPoint(IPAddress.Any, port))));
