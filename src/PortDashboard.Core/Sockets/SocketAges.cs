@@ -18,6 +18,8 @@ public readonly record struct SocketAge(DateTimeOffset FirstSeen, bool SeenAtSta
 public sealed class SocketAges
 {
     private readonly ConcurrentDictionary<SocketKey, SocketAge> _ages = new();
+    private readonly Lock _start = new();
+    private Dictionary<SocketKey, DateTimeOffset>? _restored;
     private DateTimeOffset? _startedAt;
 
     /// <summary>The time of the first snapshot recorded; null before it.</summary>
@@ -36,10 +38,15 @@ public sealed class SocketAges
         ArgumentNullException.ThrowIfNull(delta);
         if (_startedAt is null)
         {
-            _startedAt = snapshot.TakenAt;
-            foreach (var socket in snapshot.Sockets)
+            lock (_start)
             {
-                _ages[socket.Key] = new SocketAge(snapshot.TakenAt, SeenAtStart: true);
+                foreach (var socket in snapshot.Sockets)
+                {
+                    _ages[socket.Key] = new SocketAge(Earliest(socket.Key, snapshot.TakenAt, _restored), SeenAtStart: true);
+                }
+
+                _restored = null;
+                _startedAt = snapshot.TakenAt;
             }
 
             return;
@@ -64,4 +71,41 @@ public sealed class SocketAges
     }
 
     public bool TryGet(SocketKey key, out SocketAge age) => _ages.TryGetValue(key, out age);
+
+    /// <summary>
+    /// Takes the first-seen times a previous run of the service kept (its history of the sockets it left open), so
+    /// a socket open across a restart keeps the time it was first seen, not the restart's. Only sockets of this run's
+    /// first snapshot take one, and only an earlier time; they stay <see cref="SocketAge.SeenAtStart"/> (this run did
+    /// not see them open). Called before or after the first snapshot, from any thread.
+    /// </summary>
+    public void Restore(IEnumerable<KeyValuePair<SocketKey, DateTimeOffset>> firstSeen)
+    {
+        ArgumentNullException.ThrowIfNull(firstSeen);
+        lock (_start)
+        {
+            if (_startedAt is null)
+            {
+                _restored ??= [];
+                foreach (var (key, at) in firstSeen)
+                {
+                    _restored[key] = _restored.TryGetValue(key, out var known) && known < at ? known : at;
+                }
+
+                return;
+            }
+        }
+
+        // After the first snapshot: only the publishing thread adds or removes, so a value read here is replaced
+        // only if it is still the one read.
+        foreach (var (key, at) in firstSeen)
+        {
+            if (_ages.TryGetValue(key, out var age) && age.SeenAtStart && at < age.FirstSeen)
+            {
+                _ages.TryUpdate(key, age with { FirstSeen = at }, age);
+            }
+        }
+    }
+
+    private static DateTimeOffset Earliest(SocketKey key, DateTimeOffset seen, Dictionary<SocketKey, DateTimeOffset>? restored) =>
+        restored is not null && restored.TryGetValue(key, out var before) && before < seen ? before : seen;
 }

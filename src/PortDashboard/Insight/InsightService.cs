@@ -80,6 +80,9 @@ public sealed class InsightService : BackgroundService
         await Task.Yield(); // opening the database must not hold up the host's start
         var resume = OpenHistory();
         _listeners.Restore(resume?.ListenerEvents ?? [], resume?.Baseline);
+
+        // Sockets open across a restart keep the first-seen time the previous run gave them, not this run's start.
+        _feed.Ages?.Restore(resume?.OpenRows.Select(row => KeyValuePair.Create(row.Key, row.BornAt)) ?? []);
         _recorder = resume is null ? null : new HistoryRecorder(_writer, resume);
 
         try

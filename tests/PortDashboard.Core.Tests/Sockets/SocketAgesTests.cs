@@ -58,4 +58,48 @@ public class SocketAgesTests
         Assert.True(ages.TryGet(listener.Key, out var age));
         Assert.Equal(new SocketAge(T0, SeenAtStart: true), age);
     }
+
+    [Fact]
+    public void Restored_first_seen_times_apply_to_sockets_of_the_first_snapshot_only_and_only_when_earlier_whichever_comes_first()
+    {
+        var kept = Listener(22, 1);
+        var later = Listener(80, 2);
+        var gone = Listener(443, 3);
+        var newer = Listener(8080, 4);
+        KeyValuePair<SocketKey, DateTimeOffset>[] history =
+        [
+            KeyValuePair.Create(kept.Key, T0.AddHours(-3)),
+            KeyValuePair.Create(gone.Key, T0.AddHours(-2)),
+            KeyValuePair.Create(newer.Key, T0.AddHours(1)), // a clock that went back: never later than this run's sight
+            KeyValuePair.Create(later.Key, T0.AddHours(-1)),
+        ];
+
+        foreach (var restoreFirst in new[] { true, false })
+        {
+            var ages = new SocketAges();
+            var first = At(T0, kept, newer);
+            if (restoreFirst)
+            {
+                ages.Restore(history);
+            }
+
+            ages.Record(first, Delta.Between(Snapshot.Empty, first));
+            if (!restoreFirst)
+            {
+                ages.Restore(history);
+            }
+
+            var second = At(T0.AddSeconds(5), kept, newer, later);
+            ages.Record(second, Delta.Between(first, second));
+
+            Assert.True(ages.TryGet(kept.Key, out var age));
+            Assert.Equal(new SocketAge(T0.AddHours(-3), SeenAtStart: true), age);
+            Assert.True(ages.TryGet(newer.Key, out age));
+            Assert.Equal(new SocketAge(T0, SeenAtStart: true), age);
+            Assert.True(ages.TryGet(later.Key, out age));
+            Assert.Equal(new SocketAge(T0.AddSeconds(5), SeenAtStart: false), age); // not open at this run's start
+            Assert.False(ages.TryGet(gone.Key, out _));
+            Assert.Equal(T0, ages.StartedAt);
+        }
+    }
 }

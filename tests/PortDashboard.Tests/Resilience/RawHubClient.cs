@@ -61,6 +61,9 @@ public sealed class RawHubClient : IAsyncDisposable
         }
     }
 
+    /// <summary>Drops the connection without a closing handshake, as a client that crashed or lost its network.</summary>
+    public void Abort() => _socket.Abort();
+
     public async ValueTask DisposeAsync()
     {
         if (_socket.State == WebSocketState.Open)

@@ -54,26 +54,8 @@ public sealed class SlowHubClientTests
 
         // The fast client checks each delta follows the previous message.
         await using var fast = new HubConnectionBuilder().WithUrl(hubUrl).Build();
-        var fastSequence = -1L;
-        var fastGaps = new ConcurrentQueue<string>();
-        fast.On<SnapshotMessage>(SocketsHub.SnapshotMethod, m =>
-        {
-            if (Volatile.Read(ref fastSequence) >= 0)
-            {
-                fastGaps.Enqueue($"a second Snapshot at {m.Sequence}: the fast client was resynced");
-            }
-
-            Volatile.Write(ref fastSequence, m.Sequence);
-        });
-        fast.On<DeltaMessage>(SocketsHub.DeltaMethod, m =>
-        {
-            if (m.FromSequence != Volatile.Read(ref fastSequence) + 1)
-            {
-                fastGaps.Enqueue($"delta {m.FromSequence}-{m.ToSequence} after {fastSequence}");
-            }
-
-            Volatile.Write(ref fastSequence, m.ToSequence);
-        });
+        var fastSequenceWatch = new DeltaSequence(fast);
+        var fastGaps = fastSequenceWatch.Gaps;
 
         // The stalled client: a bare WebSocket that subscribes and then reads nothing (but keeps pinging).
         await using var stalled = await RawHubClient.ConnectAsync(hubUrl, Cancellation);
@@ -83,7 +65,7 @@ public sealed class SlowHubClientTests
         await fast.StartAsync(Cancellation);
         await fast.InvokeAsync<string>("Subscribe", null, Cancellation);
         await stalled.InvokeAsync("Subscribe", "[null]", Cancellation);
-        await Eventually.WaitUntil(() => Volatile.Read(ref fastSequence) == app.Feed.Sequence && app.Feed.SubscriberCount == inProcess + 2, "both clients subscribed");
+        await Eventually.WaitUntil(() => fastSequenceWatch.Sequence == app.Feed.Sequence && app.Feed.SubscriberCount == inProcess + 2, "both clients subscribed");
 
         var polls = 0;
         while (app.Feed.ResyncCount == 0)
@@ -95,7 +77,7 @@ public sealed class SlowHubClientTests
             var sequence = app.Feed.Sequence;
 
             // On time: the fast client has this poll's delta before the next poll happens.
-            await Eventually.WaitUntil(() => Volatile.Read(ref fastSequence) == sequence, $"the fast client to get delta {sequence}", Deadline);
+            await Eventually.WaitUntil(() => fastSequenceWatch.Sequence == sequence, $"the fast client to get delta {sequence}", Deadline);
         }
 
         for (var i = 0; i < 3; i++)
@@ -104,7 +86,7 @@ public sealed class SlowHubClientTests
             await app.Tick();
             await stalled.PingAsync(Cancellation);
             var sequence = app.Feed.Sequence;
-            await Eventually.WaitUntil(() => Volatile.Read(ref fastSequence) == sequence, $"the fast client to get delta {sequence} after the resync", Deadline);
+            await Eventually.WaitUntil(() => fastSequenceWatch.Sequence == sequence, $"the fast client to get delta {sequence} after the resync", Deadline);
         }
 
         Assert.Empty(fastGaps);

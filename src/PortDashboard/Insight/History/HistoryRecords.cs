@@ -61,8 +61,8 @@ internal sealed record HeartbeatOp(DateTimeOffset At) : HistoryOp;
 /// <summary>Completes <paramref name="Done"/> once the writes queued before it are committed.</summary>
 internal sealed record FlushOp(TaskCompletionSource Done) : HistoryOp;
 
-/// <summary>An alive socket as a previous run left it in the database.</summary>
-internal readonly record struct OpenRow(long Id, SocketKey Key, SocketState State);
+/// <summary>An alive socket as a previous run left it in the database, with the time it was first seen.</summary>
+internal readonly record struct OpenRow(long Id, SocketKey Key, SocketState State, DateTimeOffset BornAt);
 
 /// <summary>What a run needs from the previous one to carry on.</summary>
 internal sealed record HistoryResume(

@@ -143,7 +143,7 @@ public sealed class HistoryStore
         var open = ImmutableArray.CreateBuilder<OpenRow>();
         using (var command = connection.CreateCommand())
         {
-            command.CommandText = "SELECT id, protocol, family, local_address, local_port, remote_address, remote_port, inode, state FROM sockets WHERE died_at IS NULL;";
+            command.CommandText = "SELECT id, protocol, family, local_address, local_port, remote_address, remote_port, inode, state, born_at FROM sockets WHERE died_at IS NULL;";
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
@@ -152,7 +152,8 @@ public sealed class HistoryStore
                 open.Add(new OpenRow(
                     reader.GetInt64(0),
                     new SocketKey(protocol, ReadEndpoint(reader, 3, family), ReadEndpoint(reader, 5, family), reader.GetInt64(7)),
-                    (SocketState)reader.GetInt32(8)));
+                    (SocketState)reader.GetInt32(8),
+                    DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(9))));
             }
         }
 
