@@ -45,7 +45,7 @@ public sealed record Filter
     public const int MaxValues = 256;
 
     /// <summary>The query keys a filter reads, in the order it writes them.</summary>
-    public static IReadOnlyList<string> QueryKeys { get; } = ["range", "proto", "state", "process", "port", "address", "q", "side", "host"];
+    public static IReadOnlyList<string> QueryKeys { get; } = ["range", "proto", "state", "process", "port", "address", "q", "side", "netns", "container", "host"];
 
     public static Filter Empty { get; } = new();
 
@@ -106,6 +106,26 @@ public sealed record Filter
 
     public EndpointSide Side { get; init => field = Enum.IsDefined(value) ? value : throw new ArgumentOutOfRangeException(nameof(value)); }
 
+    /// <summary>
+    /// Network namespaces (<c>netns</c>): a namespace's name (<c>host</c>, an <c>ip netns</c> name, <c>net:[4026532281]</c>)
+    /// or its inode number; case-insensitive, held in lower case, sorted.
+    /// </summary>
+    public ImmutableArray<string> Namespaces
+    {
+        get;
+        init => field = NormalizeNames(value);
+    } = [];
+
+    /// <summary>
+    /// Containers (<c>container</c>): a container's whole name (<c>docker:3f2a9c1b7d4e</c>, <c>nginx.service</c>) or its id
+    /// after the runtime's prefix (<c>3f2a9c1b7d4e</c>); case-insensitive, held in lower case, sorted.
+    /// </summary>
+    public ImmutableArray<string> Containers
+    {
+        get;
+        init => field = NormalizeNames(value);
+    } = [];
+
     /// <summary>Host names (fleet: which hosts' sockets are in view; case-insensitive), held in lower case, sorted.</summary>
     public ImmutableArray<string> Hosts
     {
@@ -123,7 +143,8 @@ public sealed record Filter
     public bool MatchesHost(string hostName) => Hosts.IsEmpty || SelectsAllHosts || Hosts.Contains(hostName.ToLowerInvariant());
 
     public bool IsEmpty => Ranges.IsEmpty && OsClasses.IsEmpty && Protocols.IsEmpty && States.IsEmpty && Processes.IsEmpty
-        && Ports.IsEmpty && Addresses.IsEmpty && Text is null && Side == EndpointSide.Both && Hosts.IsEmpty;
+        && Ports.IsEmpty && Addresses.IsEmpty && Text is null && Side == EndpointSide.Both && Hosts.IsEmpty
+        && Namespaces.IsEmpty && Containers.IsEmpty;
 
     /// <summary>This filter with <paramref name="range"/> added or removed.</summary>
     public Filter Toggle(PortRange range) => this with { Ranges = Ranges.Contains(range) ? Ranges.Remove(range) : Ranges.Add(range) };
@@ -149,6 +170,10 @@ public sealed record Filter
 
     public Filter WithSide(EndpointSide side) => this with { Side = side };
 
+    public Filter WithNamespaces(IEnumerable<string> namespaces) => this with { Namespaces = [.. namespaces] };
+
+    public Filter WithContainers(IEnumerable<string> containers) => this with { Containers = [.. containers] };
+
     /// <summary>
     /// Whether <paramref name="socket"/> is in this view. <paramref name="services"/> lets the free text find service
     /// names; <paramref name="policy"/> (the snapshot's, <see cref="OsPortPolicy.LinuxDefault"/> when null) judges
@@ -162,6 +187,8 @@ public sealed record Filter
         return (Protocols.IsEmpty || Protocols.Contains(socket.Protocol))
             && (States.IsEmpty || States.Contains(socket.State))
             && (Processes.IsEmpty || MatchesProcess(socket))
+            && (Namespaces.IsEmpty || MatchesNamespace(socket.Namespace))
+            && (Containers.IsEmpty || MatchesContainer(socket.Container))
             && ((Ranges.IsEmpty && OsClasses.IsEmpty) || OnSide(socket, policy, static (filter, policy, endpoint) => filter.InRange(endpoint.Port, policy)))
             && (Ports.IsEmpty || OnSide(socket, policy, static (filter, _, endpoint) => ContainsPort(filter.Ports, endpoint.Port)))
             && (Addresses.IsEmpty || OnSide(socket, policy, static (filter, _, endpoint) => MatchesAddress(filter.Addresses, endpoint.Address)))
@@ -244,6 +271,43 @@ public sealed record Filter
         return false;
     }
 
+    private bool MatchesNamespace(NetNamespace netNamespace)
+    {
+        Span<char> inode = stackalloc char[20];
+        var inodeText = netNamespace.Inode > 0 && netNamespace.Inode.TryFormat(inode, out var length, default, CultureInfo.InvariantCulture)
+            ? inode[..length]
+            : [];
+        foreach (var wanted in Namespaces)
+        {
+            if (netNamespace.Name.Equals(wanted, StringComparison.OrdinalIgnoreCase) || (!inodeText.IsEmpty && inodeText.SequenceEqual(wanted)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private bool MatchesContainer(string? container)
+    {
+        if (container is null)
+        {
+            return false;
+        }
+
+        var colon = container.IndexOf(':', StringComparison.Ordinal);
+        var id = colon < 0 ? default : container.AsSpan(colon + 1);
+        foreach (var wanted in Containers)
+        {
+            if (container.Equals(wanted, StringComparison.OrdinalIgnoreCase) || (!id.IsEmpty && id.Equals(wanted, StringComparison.OrdinalIgnoreCase)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private bool MatchesText(Socket socket, ServiceNameRegistry? services, Func<NetAddress, string?>? remoteNames)
     {
         Span<char> local = stackalloc char[Endpoint.MaxTextLength];
@@ -256,13 +320,16 @@ public sealed record Filter
         var localService = services?.Lookup(socket.Local.Port, socket.Protocol);
         var remoteService = socket.Remote.IsUnspecified ? null : services?.Lookup(socket.Remote.Port, socket.Protocol);
         var remoteName = socket.Remote.IsUnspecified ? null : remoteNames?.Invoke(socket.Remote.Address);
+        var container = socket.Container;
+        var netns = socket.Namespace.IsHost ? null : socket.Namespace.Name;
 
         foreach (var word in _words)
         {
             var found = Has(local, word) || Has(remote, word)
                 || Has(socket.State.ToDisplayName(), word) || Has(socket.State.ToQueryValue(), word)
                 || Has(socket.Protocol.ToDisplayName(), word)
-                || Has(localService, word) || Has(remoteService, word) || Has(remoteName, word);
+                || Has(localService, word) || Has(remoteService, word) || Has(remoteName, word)
+                || Has(container, word) || Has(netns, word);
             for (var i = 0; !found && i < socket.Owners.Length; i++)
             {
                 var owner = socket.Owners[i];
@@ -307,6 +374,8 @@ public sealed record Filter
         Append("address", Addresses, a => a.ToString());
         Append("q", Text is null ? [] : ImmutableArray.Create(Text), t => t);
         Append("side", Side == EndpointSide.Both ? [] : ImmutableArray.Create(Side), s => s == EndpointSide.Local ? "local" : "remote");
+        Append("netns", Namespaces, n => n);
+        Append("container", Containers, c => c);
         Append("host", Hosts, h => h);
         return builder.ToString();
     }
@@ -389,6 +458,8 @@ public sealed record Filter
         var ports = new List<PortSpan>();
         var addresses = new List<AddressPattern>();
         var hosts = new List<string>();
+        var namespaces = new List<string>();
+        var containers = new List<string>();
         string? text = null;
         string? sideText = null;
         var side = EndpointSide.Both;
@@ -452,6 +523,12 @@ public sealed record Filter
                 case "host":
                     AddValues(hosts, rawValue, key, ref values, ParseHost);
                     break;
+                case "netns":
+                    AddValues(namespaces, rawValue, key, ref values, value => ParseName(key, value));
+                    break;
+                case "container":
+                    AddValues(containers, rawValue, key, ref values, value => ParseName(key, value));
+                    break;
                 default:
                     throw new FilterException(rawKey, $"unknown filter parameter '{rawKey}'; expected {JoinOr(QueryKeys)}");
             }
@@ -469,8 +546,19 @@ public sealed record Filter
             Text = text,
             Side = side,
             Hosts = [.. hosts],
+            Namespaces = [.. namespaces],
+            Containers = [.. containers],
         };
     }
+
+    /// <summary>The longest <c>netns</c> or <c>container</c> value (a name of /run/netns is a file name: 255 bytes).</summary>
+    public const int MaxNameLength = 255;
+
+    /// <summary>A namespace or container name: 1 to 255 characters, none a control character.</summary>
+    private static string ParseName(string key, string value) =>
+        value.Length <= MaxNameLength && !value.Any(char.IsControl)
+            ? value
+            : throw new FilterException(key, $"bad {key} '{value}'; expected a name of 1 to {MaxNameLength} characters without control characters");
 
     /// <summary>A host name as agents report it: 1 to 253 letters, digits, '-', '.' or '_'; or <c>*</c>, every host.</summary>
     private static string ParseHost(string value) =>
@@ -651,6 +739,12 @@ public sealed record Filter
 
         return [.. values.Distinct().Order()];
     }
+
+    /// <summary>Trimmed, lower case, no empties or duplicates, in ordinal order.</summary>
+    private static ImmutableArray<string> NormalizeNames(ImmutableArray<string> values) =>
+        values.IsDefaultOrEmpty
+            ? []
+            : [.. values.Where(v => !string.IsNullOrWhiteSpace(v)).Select(v => v.Trim().ToLowerInvariant()).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
 
     /// <summary>Trimmed, lower case, no empties or duplicates; pids first in numeric order, then names in ordinal order.</summary>
     private static ImmutableArray<string> NormalizeProcesses(ImmutableArray<string> values)

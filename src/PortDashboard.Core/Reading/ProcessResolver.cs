@@ -1,6 +1,7 @@
 using System.Buffers.Text;
 using System.Collections.Immutable;
 using System.Text;
+using PortDashboard.Core.Reading.Namespaces;
 using PortDashboard.Core.Sockets;
 
 namespace PortDashboard.Core.Reading;
@@ -414,7 +415,8 @@ public sealed partial class ProcessResolver
             commandLine = Encoding.UTF8.GetString(cmdline).Replace('\0', ' ').TrimEnd();
         }
 
-        return new ProcessInfo(pid, startTime, name, uid, uid < 0 ? "?" : _userNames.NameOf(uid)) { CommandLine = commandLine };
+        var container = TryReadFile(prefix, "cgroup"u8, out var cgroup) ? ContainerNames.FromCgroupFile(cgroup) : null;
+        return new ProcessInfo(pid, startTime, name, uid, uid < 0 ? "?" : _userNames.NameOf(uid)) { CommandLine = commandLine, Container = container };
     }
 
     /// <summary>

@@ -228,7 +228,7 @@ public sealed class Snapshotter
     {
         return a.Inode == b.Inode && a.State == b.State && a.Protocol == b.Protocol && a.Family == b.Family && a.Uid == b.Uid
             && a.TransmitQueue == b.TransmitQueue && a.ReceiveQueue == b.ReceiveQueue && a.Local == b.Local && a.Remote == b.Remote
-            && a.Tcp == b.Tcp
+            && a.Tcp == b.Tcp && ReferenceEquals(a.Namespace, b.Namespace)
             && SameOwners(a.Owners, b.Owners);
     }
 

@@ -15,5 +15,11 @@ public sealed record ProcessInfo(int Pid, ulong StartTime, string Name, int Uid,
     /// <summary>The full command line; filled only when configured, since it can hold secrets.</summary>
     public string? CommandLine { get; init; }
 
+    /// <summary>
+    /// The container or systemd unit the process runs in, named from <c>/proc/&lt;pid&gt;/cgroup</c>
+    /// (<see cref="Reading.Namespaces.ContainerNames"/>: <c>docker:3f2a9c1b7d4e</c>, <c>nginx.service</c>); null when none.
+    /// </summary>
+    public string? Container { get; init; }
+
     public override string ToString() => $"{Name}[{Pid}]";
 }

@@ -125,7 +125,8 @@ public sealed class Snapshot
     }
 
     private static bool SameKey(Socket a, Socket b) =>
-        a.Protocol == b.Protocol && a.Local == b.Local && a.Remote == b.Remote && a.Inode == b.Inode;
+        a.Protocol == b.Protocol && a.Local == b.Local && a.Remote == b.Remote && a.Inode == b.Inode
+        && a.Namespace.KeyInode == b.Namespace.KeyInode;
 
     private static (ImmutableArray<Socket> Sockets, Dictionary<long, Socket>[] ByInode, Dictionary<SocketKey, Socket>[] WithoutInode) Index(ImmutableArray<Socket> sockets)
     {

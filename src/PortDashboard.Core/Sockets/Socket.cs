@@ -16,7 +16,8 @@ public sealed class Socket
         long transmitQueue = 0,
         long receiveQueue = 0,
         ImmutableArray<ProcessInfo> owners = default,
-        TcpInfo? tcp = null)
+        TcpInfo? tcp = null,
+        NetNamespace? netNamespace = null)
     {
         Protocol = protocol;
         Family = family;
@@ -29,6 +30,7 @@ public sealed class Socket
         ReceiveQueue = receiveQueue;
         Owners = owners.IsDefault ? [] : owners;
         Tcp = tcp;
+        Namespace = netNamespace ?? NetNamespace.Host;
     }
 
     public TransportProtocol Protocol { get; }
@@ -60,11 +62,45 @@ public sealed class Socket
     /// </summary>
     public TcpInfo? Tcp { get; }
 
-    public SocketKey Key => new(Protocol, Local, Remote, Inode);
+    /// <summary>The network namespace the socket lives in (<see cref="NetNamespace.Host"/> unless namespaces are read).</summary>
+    public NetNamespace Namespace { get; private set; }
+
+    /// <summary>
+    /// The container (or systemd unit) of the socket's first owner that has one, from its cgroup; without an owner,
+    /// the container of the namespace's processes; null when none is known.
+    /// </summary>
+    public string? Container
+    {
+        get
+        {
+            foreach (var owner in Owners)
+            {
+                if (owner.Container is { } container)
+                {
+                    return container;
+                }
+            }
+
+            return Namespace.Container;
+        }
+    }
+
+    public SocketKey Key => new(Protocol, Local, Remote, Inode, Namespace.KeyInode);
 
     /// <summary>A copy holding other owners; everything else is shared.</summary>
     public Socket WithOwners(ImmutableArray<ProcessInfo> owners) =>
-        new(Protocol, Family, Local, Remote, State, Inode, Uid, TransmitQueue, ReceiveQueue, owners, Tcp);
+        new(Protocol, Family, Local, Remote, State, Inode, Uid, TransmitQueue, ReceiveQueue, owners, Tcp, Namespace);
+
+    /// <summary>Tags a socket that is not yet published in a snapshot with its namespace (avoids a copy per socket).</summary>
+    internal void AttachNamespace(NetNamespace netNamespace)
+    {
+        if (IsPublished)
+        {
+            throw new InvalidOperationException($"{this} is part of a snapshot already: it cannot move to {netNamespace}");
+        }
+
+        Namespace = netNamespace;
+    }
 
     /// <summary>Sets owners on a socket that is not yet published in a snapshot (avoids a copy per socket).</summary>
     internal void AttachOwners(ImmutableArray<ProcessInfo> owners)
@@ -107,5 +143,5 @@ public sealed class Socket
     }
 
     public override string ToString() =>
-        $"{Protocol.ToDisplayName()} {Local} -> {Remote} {State.ToDisplayName()} inode={Inode} owners=[{string.Join(",", Owners)}]";
+        $"{Protocol.ToDisplayName()} {Local} -> {Remote} {State.ToDisplayName()} inode={Inode} netns={Namespace} owners=[{string.Join(",", Owners)}]";
 }

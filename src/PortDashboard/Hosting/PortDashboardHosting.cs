@@ -8,6 +8,7 @@ using PortDashboard.Api;
 using PortDashboard.Components;
 using PortDashboard.Core.Ports;
 using PortDashboard.Core.Reading;
+using PortDashboard.Core.Reading.Namespaces;
 using PortDashboard.Fleet;
 using PortDashboard.Hubs;
 using PortDashboard.Metrics;
@@ -120,8 +121,15 @@ public static class PortDashboardHosting
     {
         services.TryAddSingleton(TimeProvider.System);
         // Re-chooses the reader after a failure: a proc root that is missing at start or vanishes later recovers by itself.
+        // With PortDashboard:Namespaces:Enabled, the other network namespaces' tables follow the host's.
         services.TryAddSingleton<ISocketTableReader>(provider =>
-            new ReselectingReader(provider.GetRequiredService<IOptions<PortDashboardOptions>>().Value.ProcRoot));
+        {
+            var options = provider.GetRequiredService<IOptions<PortDashboardOptions>>().Value;
+            var host = new ReselectingReader(options.ProcRoot);
+            return options.NamespacesEnabled
+                ? new NamespacedReader(host, new NetworkNamespaces(options.ProcRoot), options.NamespaceReader)
+                : host;
+        });
         services.TryAddSingleton(provider =>
         {
             var options = provider.GetRequiredService<IOptions<PortDashboardOptions>>().Value;
@@ -284,9 +292,17 @@ public static class PortDashboardHosting
             exposed.Count == 0 ? "loopback only" : $"reachable from other machines on {string.Join(", ", exposed)}",
             access,
             reader.Name,
-            reader is ReselectingReader { Note: { } note } ? $" ({note})" : "",
+            ReaderNote(reader),
             limits.HubConnections,
             limits.RequestBodyBytes,
             MetricsSetup.Path);
+    }
+
+    /// <summary>Why the host's reader is not the fastest, and whether other namespaces are read.</summary>
+    private static string ReaderNote(ISocketTableReader reader)
+    {
+        var host = reader is NamespacedReader namespaced ? namespaced.Host : reader;
+        var note = host is ReselectingReader { Note: { } why } ? $" ({why})" : "";
+        return reader is NamespacedReader ? note + " and the other network namespaces' tables" : note;
     }
 }

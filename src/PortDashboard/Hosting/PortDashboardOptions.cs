@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.Options;
+using PortDashboard.Core.Reading.Namespaces;
 
 namespace PortDashboard.Hosting;
 
@@ -44,6 +45,16 @@ public sealed class PortDashboardOptions
     /// <summary>How many deltas a subscriber may fall behind before it is resynced (1 to 100,000).</summary>
     public int SubscriberBacklog { get; set; } = 64;
 
+    /// <summary>
+    /// <c>PortDashboard:Namespaces:Enabled</c>: whether the tables of the other network namespaces (containers, pods,
+    /// <c>ip netns</c>) are read too, each socket tagged with its namespace. Off by default: it needs root (setns, other
+    /// users' <c>/proc/&lt;pid&gt;/ns</c>), and an agent run inside a namespace would report its neighbours' sockets.
+    /// </summary>
+    public bool NamespacesEnabled { get; set; }
+
+    /// <summary><c>PortDashboard:Namespaces:Reader</c>: <c>auto</c>, <c>netlink</c> or <c>proc-net</c> (see <see cref="NamespaceReaderKind"/>).</summary>
+    public NamespaceReaderKind NamespaceReader { get; set; } = NamespaceReaderKind.Auto;
+
     /// <summary>How the logs are written: <c>text</c> (the sinks' templates) or <c>json</c> (Serilog's compact JSON, one event per line).</summary>
     public string LogFormat { get; set; } = "text";
 
@@ -66,6 +77,25 @@ public sealed class PortDashboardOptions
         DeltaHistoryChanges = ConfigurationValues.ReadInt(section, nameof(DeltaHistoryChanges), DeltaHistoryChanges, BindingErrors);
         SubscriberBacklog = ConfigurationValues.ReadInt(section, nameof(SubscriberBacklog), SubscriberBacklog, BindingErrors);
         LogFormat = section[nameof(LogFormat)] is { Length: > 0 } format ? format : LogFormat;
+        var namespaces = section.GetSection("Namespaces");
+        NamespacesEnabled = ConfigurationValues.ReadBool(namespaces, "Enabled", NamespacesEnabled, BindingErrors);
+        switch (namespaces["Reader"]?.Trim().ToLowerInvariant())
+        {
+            case null or "":
+                break;
+            case "auto":
+                NamespaceReader = NamespaceReaderKind.Auto;
+                break;
+            case "netlink":
+                NamespaceReader = NamespaceReaderKind.Netlink;
+                break;
+            case "proc-net":
+                NamespaceReader = NamespaceReaderKind.ProcNet;
+                break;
+            default:
+                BindingErrors.Add($"{SectionName}:Namespaces:Reader is '{namespaces["Reader"]}'; expected auto, netlink or proc-net");
+                break;
+        }
     }
 }
 

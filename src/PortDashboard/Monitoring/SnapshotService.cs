@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using PortDashboard.Core.Reading;
+using PortDashboard.Core.Reading.Namespaces;
 using PortDashboard.Core.Sockets;
 using PortDashboard.Hosting;
 
@@ -164,11 +165,38 @@ public sealed class SnapshotService : BackgroundService
                 current.MalformedLines, MalformedLogEvery, _snapshotsWithMalformedInput, malformed.Samples);
         }
 
+        LogNamespaceProblems();
+
         if (_logger.IsEnabled(LogLevel.Debug))
         {
             _logger.LogDebug(
                 "Snapshot {Sequence}: {Sockets} sockets in {Duration}; +{Added} -{Removed} ~{Changed}",
                 delta.Sequence, current.Count, current.Duration, delta.Added.Length, delta.Removed.Length, delta.Changed.Length);
+        }
+    }
+
+    /// <summary>The namespaces skipped at the last read, as last logged: each problem is logged when it appears, not at every poll.</summary>
+    private string _namespaceProblems = "";
+
+    private void LogNamespaceProblems()
+    {
+        if (_snapshotter.Reader is not NamespacedReader namespaced)
+        {
+            return;
+        }
+
+        var problems = string.Join("; ", namespaced.LastNamespaces.Where(n => n.Error is not null).Select(n => $"{n.Namespace.Name}: {n.Error}"));
+        if (problems != _namespaceProblems)
+        {
+            _namespaceProblems = problems;
+            if (problems.Length > 0)
+            {
+                _logger.LogWarning("Network namespaces skipped at this read (retried at every poll): {Problems}", problems);
+            }
+            else
+            {
+                _logger.LogInformation("Every network namespace is read again ({Namespaces} besides the host's)", namespaced.LastNamespaces.Count);
+            }
         }
     }
 

@@ -68,6 +68,28 @@ public sealed class NetlinkReader : IReusingSocketTableReader, ISocketLookup, ID
 
     public string Name => "netlink";
 
+    /// <summary>Opens the netlink socket: in this process's namespace, or (for another namespace) on a thread that joined it.</summary>
+    private readonly Func<NetSocket> _open = Open;
+
+    /// <summary>The namespace whose sockets this reader dumps (<see cref="NetNamespace.Host"/>: the one it runs in).</summary>
+    private readonly NetNamespace _namespace = NetNamespace.Host;
+
+    public NetlinkReader()
+    {
+    }
+
+    /// <summary>
+    /// A reader of another network namespace: <paramref name="open"/> makes a sock_diag socket inside it (a netlink
+    /// socket answers for the namespace it was created in, whichever thread uses it later), and every socket read is
+    /// tagged with <paramref name="netNamespace"/>. It tracks no closures (the destroy notifications are per namespace).
+    /// </summary>
+    internal NetlinkReader(Func<NetSocket> open, NetNamespace netNamespace)
+    {
+        _open = open;
+        _namespace = netNamespace;
+        TracksClosures = false;
+    }
+
     public bool SupportsAttribution => true;
 
     /// <summary>
@@ -116,7 +138,7 @@ public sealed class NetlinkReader : IReusingSocketTableReader, ISocketLookup, ID
 
     private SocketTableRead Read(List<Socket> sockets, Snapshot? reuseFrom, CancellationToken cancellationToken)
     {
-        var socket = _socket ??= Open();
+        var socket = _socket ??= _open();
         var malformed = new MalformedInput();
         _reuseFrom = reuseFrom is null ? null : new SnapshotCursor(reuseFrom);
         StartTrackingClosures();
@@ -214,7 +236,7 @@ public sealed class NetlinkReader : IReusingSocketTableReader, ISocketLookup, ID
 
                         throw new SocketException(error);
                     case var reply when reply == replyType:
-                        var socketRow = SockDiagMessages.DecodeSocket(payload, transport, _reuseFrom);
+                        var socketRow = SockDiagMessages.DecodeSocket(payload, transport, _reuseFrom, _namespace);
                         if (socketRow is null)
                         {
                             malformed.Add(source, $"inet_diag_msg of {payload.Length} bytes is shorter than {SockDiagMessages.InetDiagMessageLength}", payload);
@@ -303,7 +325,7 @@ public sealed class NetlinkReader : IReusingSocketTableReader, ISocketLookup, ID
             return null;
         }
 
-        var netlink = _socket ??= Open();
+        var netlink = _socket ??= _open();
         var sequence = ++_sequence;
         SockDiagMessages.WriteLookupRequest(_request, socket, sequence);
         try

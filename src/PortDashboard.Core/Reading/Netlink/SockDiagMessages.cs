@@ -174,8 +174,9 @@ internal static class SockDiagMessages
     /// Decodes one inet_diag_msg; a socket of <paramref name="reuseFrom"/> with every field equal is returned instead of
     /// a new one (no allocation). Null when the message is too short.
     /// </summary>
-    public static Socket? DecodeSocket(ReadOnlySpan<byte> message, TransportProtocol protocol, SnapshotCursor? reuseFrom)
+    public static Socket? DecodeSocket(ReadOnlySpan<byte> message, TransportProtocol protocol, SnapshotCursor? reuseFrom, NetNamespace? netNamespace = null)
     {
+        netNamespace ??= NetNamespace.Host;
         if (message.Length < InetDiagMessageLength)
         {
             return null;
@@ -206,14 +207,14 @@ internal static class SockDiagMessages
 
         // A socket whose counters moved is a new instance (the snapshot must show them), though not a changed socket
         // for the delta (Socket.DiffersFrom): an idle connection's counters stand still, so it is still reused.
-        if (reuseFrom is not null && reuseFrom.TryGet(new SocketKey(protocol, local, remote, inode), out var before)
+        if (reuseFrom is not null && reuseFrom.TryGet(new SocketKey(protocol, local, remote, inode, netNamespace.KeyInode), out var before)
             && before.State == state && before.Family == family && before.Uid == (int)uid
             && before.TransmitQueue == transmitQueue && before.ReceiveQueue == receiveQueue && before.Tcp == tcp)
         {
             return before;
         }
 
-        return new Socket(protocol, family, local, remote, state, inode, (int)uid, transmitQueue, receiveQueue, tcp: tcp);
+        return new Socket(protocol, family, local, remote, state, inode, (int)uid, transmitQueue, receiveQueue, tcp: tcp, netNamespace: netNamespace);
     }
 
     private static NetAddress ReadAddress(ReadOnlySpan<byte> bytes, IpVersion family) =>
