@@ -90,6 +90,7 @@ public static class SnapshotCsv
         "state", "inode", "uid", "pids", "processes", "users", "transmit_queue", "receive_queue",
         "rtt_ms", "rttvar_ms", "cwnd", "retransmits", "lost", "bytes_acked", "bytes_received", "bytes_sent",
         "delivery_rate", "received_per_second", "sent_per_second", "first_seen", "seen_at_start",
+        "netns", "netns_inode", "container",
     ];
 
     public static string Row(SocketDto socket)
@@ -148,6 +149,9 @@ public static class SnapshotCsv
         AddOptional(tcp?.SentPerSecond);
         Add(socket.FirstSeen?.ToString("O", CultureInfo.InvariantCulture));
         Add(socket.SeenAtStart ? "true" : "false");
+        Add(socket.Netns?.Name ?? Core.Sockets.NetNamespace.HostName);
+        Add(socket.Netns?.Inode?.ToString(CultureInfo.InvariantCulture));
+        Add(socket.Container);
         return row.Append("\r\n").ToString();
     }
 

@@ -86,10 +86,18 @@ public sealed record ProcessTrafficDto(
     [property: Key(3)] double SentPerSecond,
     [property: Key(4)] int Connections);
 
+/// <summary>The network namespace a socket lives in.</summary>
+/// <param name="Inode">Its nsfs inode (<c>net:[inode]</c>); null when unknown (the host's, with namespace reading off).</param>
+/// <param name="Name"><c>host</c> for the reader's own, the <c>/run/netns</c> name, else <c>net:[inode]</c>.</param>
+[MessagePackObject]
+public sealed record NamespaceDto([property: Key(0)] long? Inode, [property: Key(1)] string Name);
+
 /// <summary>One socket. <paramref name="Id"/> is stable across snapshots (it is the <see cref="SocketKey"/>).</summary>
 /// <param name="Tcp">TCP internals and throughput; null without them (UDP, TIME_WAIT, the /proc/net reader).</param>
 /// <param name="FirstSeen">When the service first saw the socket; null when it has no record of it.</param>
 /// <param name="SeenAtStart">The socket was already open when the service started: its real age is at least now − <paramref name="FirstSeen"/>.</param>
+/// <param name="Netns">Its network namespace; null from a sender that predates namespaces (read as the host's).</param>
+/// <param name="Container">Its owner's container or systemd unit, from the cgroup (<c>docker:3f2a9c1b7d4e</c>, <c>nginx.service</c>); null when none.</param>
 [MessagePackObject]
 public sealed record SocketDto(
     [property: Key(0)] string Id,
@@ -104,7 +112,9 @@ public sealed record SocketDto(
     [property: Key(9)] QueuesDto Queues,
     [property: Key(10)] TcpInfoDto? Tcp = null,
     [property: Key(11)] DateTimeOffset? FirstSeen = null,
-    [property: Key(12)] bool SeenAtStart = false);
+    [property: Key(12)] bool SeenAtStart = false,
+    [property: Key(13)] NamespaceDto? Netns = null,
+    [property: Key(14)] string? Container = null);
 
 /// <summary>How completely sockets were attributed to processes.</summary>
 [MessagePackObject]
@@ -183,9 +193,20 @@ public sealed class WireMapper(ServiceNameRegistry services, bool showCommandLin
 {
     public ServiceNameRegistry Services { get; } = services;
 
-    /// <summary>The stable id of a socket: <c>tcp/127.0.0.1:5000/*:*/12345</c> (protocol/local/remote/inode).</summary>
-    public static string Id(SocketKey key) => string.Create(
-        CultureInfo.InvariantCulture, $"{key.Protocol.ToQueryValue()}/{key.Local}/{key.Remote}/{key.Inode}");
+    /// <summary>
+    /// The stable id of a socket: <c>tcp/127.0.0.1:5000/*:*/12345</c> (protocol/local/remote/inode), and for a socket of
+    /// another network namespace its inode after an <c>@</c>: <c>tcp/127.0.0.1:80/*:*/12345@4026532281</c>.
+    /// </summary>
+    public static string Id(SocketKey key) => key.NetNs == 0
+        ? string.Create(CultureInfo.InvariantCulture, $"{key.Protocol.ToQueryValue()}/{key.Local}/{key.Remote}/{key.Inode}")
+        : string.Create(CultureInfo.InvariantCulture, $"{key.Protocol.ToQueryValue()}/{key.Local}/{key.Remote}/{key.Inode}@{key.NetNs}");
+
+    /// <summary>The wire form of a namespace.</summary>
+    public static NamespaceDto Namespace(NetNamespace netNamespace)
+    {
+        ArgumentNullException.ThrowIfNull(netNamespace);
+        return new NamespaceDto(netNamespace.Inode == 0 ? null : netNamespace.Inode, netNamespace.Name);
+    }
 
     /// <summary>Processes listed in a snapshot's top talkers.</summary>
     public const int TopTalkerCount = 10;
@@ -216,7 +237,9 @@ public sealed class WireMapper(ServiceNameRegistry services, bool showCommandLin
             new QueuesDto(socket.TransmitQueue, socket.ReceiveQueue),
             Tcp(socket, traffic),
             age?.FirstSeen,
-            age?.SeenAtStart ?? false);
+            age?.SeenAtStart ?? false,
+            Namespace(socket.Namespace),
+            socket.Container);
     }
 
     /// <summary>The wire form of a socket's tcp_info and rate; null when it has none.</summary>

@@ -33,8 +33,24 @@ public sealed record FleetSocket(SocketDto Dto, Socket Socket)
         var state = SocketStates.TryParseQueryValue(dto.State, out var parsed) ? parsed : SocketState.Unknown;
         var owners = dto.Owners.Select(o => new ProcessInfo(o.Pid, 0, o.Name, -1, o.User) { CommandLine = o.CommandLine }).ToImmutableArray();
         var socket = new Socket(protocol, family, Endpoint(dto.Local, family), Endpoint(dto.Remote, family), state,
-            dto.Inode, dto.Uid, dto.Queues.Transmit, dto.Queues.Receive, owners);
+            dto.Inode, dto.Uid, dto.Queues.Transmit, dto.Queues.Receive, owners, netNamespace: Namespace(dto));
         return new FleetSocket(dto, socket);
+    }
+
+    /// <summary>
+    /// The agent's namespace of the socket, for the filter's <c>netns=</c> and <c>container=</c> (the owners carry no
+    /// container: the dto's is kept on the namespace). The host's, from an agent that predates namespaces.
+    /// </summary>
+    private static NetNamespace Namespace(SocketDto dto)
+    {
+        if (dto.Netns is null && dto.Container is null)
+        {
+            return NetNamespace.Host;
+        }
+
+        var name = dto.Netns?.Name is { Length: > 0 } given ? given : NetNamespace.HostName;
+        var inode = dto.Netns?.Inode ?? 0;
+        return new NetNamespace(inode, name, isHost: name == NetNamespace.HostName, dto.Container);
     }
 
     private static Endpoint Endpoint(EndpointDto dto, IpVersion family)

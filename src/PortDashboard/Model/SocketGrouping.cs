@@ -5,8 +5,7 @@ namespace PortDashboard.Model;
 
 /// <summary>
 /// One way to group the Connections page's rows: its URL value (<c>group=process</c>), its label, and the key of a
-/// row. Grouping is generic over <see cref="KeyOf"/>: a new grouping (a container, once sockets carry one) is one
-/// more entry in <see cref="All"/>.
+/// row. Grouping is generic over <see cref="KeyOf"/>: a new grouping is one more entry in <see cref="All"/>.
 /// </summary>
 /// <param name="QueryValue">The value of the page's <c>group</c> URL parameter.</param>
 /// <param name="Title">The choice's label and the key column's heading.</param>
@@ -16,14 +15,20 @@ public sealed record SocketGrouping(string QueryValue, string Title, Func<Socket
     /// <summary>Rows with no process (TIME_WAIT, another user's process): their own group.</summary>
     public const string NoProcess = "(no process)";
 
+    /// <summary>Rows whose owner runs in no known container or unit (the host's own processes, TIME_WAIT on the host).</summary>
+    public const string NoContainer = "(no container)";
+
     public static readonly SocketGrouping Process = new("process", "Process", static row => row.Socket.Owners.IsEmpty ? NoProcess : row.ProcessName);
 
     public static readonly SocketGrouping RemoteAddress = new("remote", "Remote address", static row => row.HasRemote ? row.RemoteAddress : "*");
 
     public static readonly SocketGrouping LocalPort = new("localport", "Local port", static row => row.LocalPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
+    /// <summary>The owner's container or systemd unit (from its cgroup), else the namespace's container.</summary>
+    public static readonly SocketGrouping Container = new("container", "Container", static row => row.Container.Length == 0 ? NoContainer : row.Container);
+
     /// <summary>Every grouping the page offers, in the order it offers them.</summary>
-    public static ImmutableArray<SocketGrouping> All { get; } = [Process, RemoteAddress, LocalPort];
+    public static ImmutableArray<SocketGrouping> All { get; } = [Process, RemoteAddress, LocalPort, Container];
 
     /// <summary>The grouping named by a <c>group</c> URL value (case-insensitive); false for an unknown one.</summary>
     public static bool TryParse(string? value, out SocketGrouping? grouping)

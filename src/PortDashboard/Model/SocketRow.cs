@@ -127,6 +127,12 @@ public sealed class SocketRow
 
     public double? RttMs => Tcp?.RttMilliseconds;
 
+    /// <summary>The network namespace's name: <c>host</c>, an <c>ip netns</c> name, or <c>net:[inode]</c>.</summary>
+    public string Namespace => Socket.Namespace.Name;
+
+    /// <summary>The owner's container or systemd unit (<see cref="Socket.Container"/>), or empty when none is known.</summary>
+    public string Container => Socket.Container ?? "";
+
     public long? Retransmits => Tcp?.TotalRetransmits;
 
     private void Refresh()

@@ -16,6 +16,8 @@ public enum SocketSortColumn : byte
     Rtt,
     Retransmits,
     Host,
+    Namespace,
+    Container,
 }
 
 /// <summary>A sort order of the live table. Ties are broken by the socket's identity, so the order is total and stable.</summary>
@@ -41,6 +43,8 @@ public readonly record struct SocketSort(SocketSortColumn Column, bool Descendin
             nameof(SocketRow.RttMs) => SocketSortColumn.Rtt,
             nameof(SocketRow.Retransmits) => SocketSortColumn.Retransmits,
             nameof(SocketRow.Host) => SocketSortColumn.Host,
+            nameof(SocketRow.Namespace) => SocketSortColumn.Namespace,
+            nameof(SocketRow.Container) => SocketSortColumn.Container,
             _ => null,
         };
 
@@ -85,6 +89,8 @@ public readonly record struct SocketSort(SocketSortColumn Column, bool Descendin
         SocketSortColumn.Rtt => static (a, b) => Nullable.Compare(a.RttMs, b.RttMs),
         SocketSortColumn.Retransmits => static (a, b) => Nullable.Compare(a.Retransmits, b.Retransmits),
         SocketSortColumn.Host => static (a, b) => string.Compare(a.Host, b.Host, StringComparison.Ordinal),
+        SocketSortColumn.Namespace => static (a, b) => string.Compare(a.Namespace, b.Namespace, StringComparison.Ordinal),
+        SocketSortColumn.Container => static (a, b) => string.Compare(a.Container, b.Container, StringComparison.Ordinal),
         _ => static (a, b) => a.LocalPort.CompareTo(b.LocalPort),
     };
 
@@ -97,6 +103,7 @@ public readonly record struct SocketSort(SocketSortColumn Column, bool Descendin
         if (order == 0) order = a.RemoteKey.CompareTo(b.RemoteKey);
         if (order == 0) order = a.RemotePort.CompareTo(b.RemotePort);
         if (order == 0) order = a.Key.Inode.CompareTo(b.Key.Inode);
+        if (order == 0) order = a.Key.NetNs.CompareTo(b.Key.NetNs); // two namespaces' TIME_WAIT sockets can share endpoints
         if (order == 0) order = string.Compare(a.Host, b.Host, StringComparison.Ordinal); // across hosts, one key can be on two
         return order;
     }

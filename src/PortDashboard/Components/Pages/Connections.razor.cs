@@ -64,18 +64,25 @@ public partial class Connections
     private int _namesSeen;
     private Func<NetAddress, string?> _remoteName = static _ => null;
 
-    /// <summary>The TCP columns the column picker shows (none by default: they need the netlink reader and a second poll).</summary>
+    /// <summary>
+    /// The optional columns the column picker shows (none by default: the TCP ones need the netlink reader and a second
+    /// poll; namespace and container matter on a machine with containers, with <c>PortDashboard:Namespaces:Enabled</c>).
+    /// </summary>
     private IReadOnlyCollection<string> _shownColumns = [];
 
     public const string ThroughputColumn = "throughput";
     public const string RttColumn = "rtt";
     public const string RetransmitsColumn = "retransmits";
+    public const string NamespaceColumn = "netns";
+    public const string ContainerColumn = "container";
 
     private static readonly (string Id, string Title)[] OptionalColumns =
     [
         (ThroughputColumn, "Throughput"),
         (RttColumn, "RTT"),
         (RetransmitsColumn, "Retransmits"),
+        (NamespaceColumn, "Namespace"),
+        (ContainerColumn, "Container"),
     ];
 
     public Connections()
@@ -480,6 +487,11 @@ public partial class Connections
     private bool IsShown(string column) => _shownColumns.Contains(column);
 
     private void OnColumnsChanged(IReadOnlyCollection<string>? columns) => _shownColumns = columns ?? [];
+
+    /// <summary>The namespace's inode beside its name, when it is known (the host's is, with namespace reading on).</summary>
+    private static string NamespaceTitle(SocketRow row) => row.Socket.Namespace.Inode == 0
+        ? row.Namespace
+        : $"{row.Namespace} ({NetNamespace.InodeName(row.Socket.Namespace.Inode)})";
 
     private static string RttTitle(SocketRow row) => row.Tcp is { } tcp
         ? $"rttvar {Display.Rtt(tcp.RttVarianceMicroseconds / 1000.0)}, cwnd {tcp.CongestionWindow}, lost {tcp.Lost}"
