@@ -61,6 +61,11 @@ public class FilterQueryTests
         "side=remote",
         "range=registered,ephemeral&proto=tcp&state=established",
         "range=wellknown&proto=udp&state=unconnected&process=42,systemd-resolve&port=53,5353&address=127.0.0.53,::1&q=dns%20cache&side=local",
+        "netns=host",
+        "netns=4026532281,host,net:%5B4026532281%5D,pd-a",
+        "container=docker:3f2a9c1b7d4e",
+        "container=3f2a9c1b7d4e,nginx.service,podman:0123456789ab",
+        "proto=tcp&side=local&netns=pd-a&container=k8s:aabbccddeeff&host=web-1",
     ]);
 
     [Theory]
@@ -92,6 +97,8 @@ public class FilterQueryTests
         new Filter { Text = "[::1]:443 / tab\tinside" },
         new Filter { Side = EndpointSide.Local },
         new Filter { Side = EndpointSide.Remote },
+        new Filter { Namespaces = ["host", "pd-a", "net:[4026532281]", "4026532281", "a,b&c=d", "ünï"] },
+        new Filter { Containers = ["docker:3f2a9c1b7d4e", "nginx.service", "user@1000.service", "x y"] },
         new Filter
         {
             Ranges = [PortRange.Registered], Protocols = [TransportProtocol.Tcp], States = [SocketState.Established],
@@ -130,6 +137,8 @@ public class FilterQueryTests
                 Addresses = [.. Enumerable.Range(0, random.Next(4)).Select(_ => RandomPattern(random))],
                 Text = random.Next(2) == 0 ? null : string.Join(' ', Some(words)),
                 Side = (EndpointSide)random.Next(3),
+                Namespaces = [.. Some(words)],
+                Containers = [.. Some(words)],
             };
 
             var parsed = Filter.Parse(filter.ToQueryString());
@@ -283,9 +292,9 @@ public class FilterQueryTests
         { "side=up", "side", "unknown side 'up'; expected local, remote or both" },
         { "side=local&side=remote", "side", "side is given twice ('local' and 'remote'); give it once" },
         { "q=a&q=b", "q", "q is given twice ('a' and 'b'); give the free text once" },
-        { "foo=bar", "foo", "unknown filter parameter 'foo'; expected range, proto, state, process, port, address, q, side or host" },
-        { "range=wellknown&Sort=port", "Sort", "unknown filter parameter 'Sort'; expected range, proto, state, process, port, address, q, side or host" },
-        { "=x", "", "unknown filter parameter ''; expected range, proto, state, process, port, address, q, side or host" },
+        { "foo=bar", "foo", "unknown filter parameter 'foo'; expected range, proto, state, process, port, address, q, side, netns, container or host" },
+        { "range=wellknown&Sort=port", "Sort", "unknown filter parameter 'Sort'; expected range, proto, state, process, port, address, q, side, netns, container or host" },
+        { "=x", "", "unknown filter parameter ''; expected range, proto, state, process, port, address, q, side, netns, container or host" },
         { "q=100%", "q", "invalid %-encoding '%' in q; expected % followed by two hex digits" },
         { "q=%zz", "q", "invalid %-encoding '%zz' in q; expected % followed by two hex digits" },
         { "range=%4", "range", "invalid %-encoding '%4' in range; expected % followed by two hex digits" },
@@ -298,6 +307,9 @@ public class FilterQueryTests
         { "range=foo&proto=bar", "range", "unknown range 'foo'; expected wellknown, registered, ephemeral (IANA's), os-ephemeral or privileged (this machine's)" },
         { "host=web/1", "host", "bad host name 'web/1'; expected 1 to 253 letters, digits, '-', '.' or '_', or '*' for every host" },
         { "host=a%20b", "host", "bad host name 'a b'; expected 1 to 253 letters, digits, '-', '.' or '_', or '*' for every host" },
+        { "netns=a%0Ab", "netns", "bad netns 'a\nb'; expected a name of 1 to 255 characters without control characters" },
+        { "container=" + new string('c', 256), "container", $"bad container '{new string('c', 256)}'; expected a name of 1 to 255 characters without control characters" },
+        { "netnss=x", "netnss", "unknown filter parameter 'netnss'; expected range, proto, state, process, port, address, q, side, netns, container or host" },
     };
 
     [Theory]
@@ -375,6 +387,8 @@ public class FilterQueryTests
         Assert.Equal(expected.Text, actual.Text);
         Assert.Equal(expected.Side, actual.Side);
         Assert.Equal(expected.Hosts, actual.Hosts);
+        Assert.Equal(expected.Namespaces, actual.Namespaces);
+        Assert.Equal(expected.Containers, actual.Containers);
         Assert.Equal(expected.IsEmpty, actual.IsEmpty);
     }
 

@@ -5,6 +5,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using PortDashboard.Testing;
 
 namespace PortDashboard.EndToEnd.Tests.Fleet;
 

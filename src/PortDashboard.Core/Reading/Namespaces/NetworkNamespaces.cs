@@ -109,7 +109,7 @@ public sealed class NetworkNamespaces(string procRoot, string runNetnsDirectory 
         return [.. byInode.Values.OrderBy(n => n.Inode)];
     }
 
-    /// <summary>The named namespaces of <see cref="RunNetnsDirectory"/> with their inodes (one opened and its fd's link read: nsfs has no other way).</summary>
+    /// <summary>The named namespaces of <see cref="RunNetnsDirectory"/> with their inodes.</summary>
     private IEnumerable<(string Name, long Inode)> RunNetns()
     {
         string[] files;
@@ -125,18 +125,8 @@ public sealed class NetworkNamespaces(string procRoot, string runNetnsDirectory 
         Array.Sort(files, StringComparer.Ordinal);
         foreach (var file in files)
         {
-            long? inode;
-            try
-            {
-                using var handle = File.OpenHandle(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-                inode = InodeOfLink($"/proc/self/fd/{handle.DangerousGetHandle()}");
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                continue; // deleted meanwhile, or not ours to open
-            }
-
-            if (inode is { } value)
+            // Null when deleted meanwhile; a file that is not a namespace has an inode too, and fails at setns.
+            if (NamespaceNative.InodeOf(file) is { } value)
             {
                 yield return (System.IO.Path.GetFileName(file), value);
             }

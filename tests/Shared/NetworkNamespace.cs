@@ -3,26 +3,37 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 
-namespace PortDashboard.EndToEnd.Tests.Fleet;
+namespace PortDashboard.Testing;
 
 /// <summary>
-/// A network namespace the test creates (<c>ip netns add pd-fleet-…</c>, <c>lo</c> up) and deletes. Sockets are opened
-/// inside it from a dedicated thread that joined it with setns(2) (a socket stays in the namespace it was made in);
-/// <see cref="SocketTableAsync"/> is <c>ip netns exec NS ss -tunaH</c>, the reference a host's table is compared with.
+/// A network namespace the test creates (<c>ip netns add PREFIX-SUFFIX-PID</c>, <c>lo</c> up) and deletes. Sockets are
+/// opened inside it from a dedicated thread that joined it with setns(2) (a socket stays in the namespace it was made in);
+/// <see cref="StartProcessAsync"/> runs a process inside (<c>ip netns exec</c>), so that <c>/proc/&lt;pid&gt;/ns/net</c>
+/// leads to it too; <see cref="SocketTableAsync"/> is <c>ip netns exec NS ss -tunaH</c>, the reference a table is
+/// compared with. Shared by the test projects (linked, not copied). Needs root.
 /// </summary>
 public sealed partial class NetworkNamespace : IAsyncDisposable
 {
     private const int CloneNewNet = 0x40000000;
 
     private readonly List<IDisposable> _sockets = [];
+    private readonly List<Process> _processes = [];
 
     private NetworkNamespace(string name) => Name = name;
 
     public string Name { get; }
 
-    public static async Task<NetworkNamespace> CreateAsync(string suffix)
+    /// <summary>The fleet tests' namespaces: <c>pd-fleet-SUFFIX-PID</c>.</summary>
+    public static Task<NetworkNamespace> CreateAsync(string suffix) => CreateAsync("pd-fleet", suffix);
+
+    /// <summary>
+    /// <c>PREFIX-SUFFIX-PID</c>, with <c>lo</c> up. Namespaces of the same prefix left by a run that was killed (its pid is
+    /// gone) are deleted first.
+    /// </summary>
+    public static async Task<NetworkNamespace> CreateAsync(string prefix, string suffix)
     {
-        var name = $"pd-fleet-{suffix}-{Environment.ProcessId % 100000}";
+        var name = $"{prefix}-{suffix}-{Environment.ProcessId % 100000}";
+        await DeleteLeftoversAsync(prefix).ConfigureAwait(false);
         await RunAsync("ip", "netns", "del", name).ConfigureAwait(false); // a previous run's, if it was killed
         await CheckedAsync("ip", "netns", "add", name);
         await CheckedAsync("ip", "-n", name, "link", "set", "lo", "up");
@@ -60,6 +71,63 @@ public sealed partial class NetworkNamespace : IAsyncDisposable
             sockets.Add(client);
             sockets.Add(listener.AcceptSocket());
         }
+    }
+
+    /// <summary>Deletes <c>PREFIX-*-PID</c> namespaces whose pid is no longer running: what a killed test run left.</summary>
+    public static async Task DeleteLeftoversAsync(string prefix)
+    {
+        var (_, output) = await RunAsync("ip", "netns", "list").ConfigureAwait(false);
+        foreach (var line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var name = line.Split(' ')[0];
+            var pid = name[(name.LastIndexOf('-') + 1)..];
+            if (name.StartsWith(prefix + "-", StringComparison.Ordinal) && int.TryParse(pid, out var number)
+                && number != Environment.ProcessId % 100000 && !Directory.Exists($"/proc/{number}"))
+            {
+                await RunAsync("ip", "netns", "del", name).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Starts <paramref name="file"/> inside the namespace (<c>ip netns exec NS file args...</c>, which execs it: the pid is
+    /// the program's); killed when the namespace is disposed.
+    /// </summary>
+    public Process StartProcess(string file, params string[] args)
+    {
+        var start = new ProcessStartInfo("ip") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in (string[])["netns", "exec", Name, file, .. args])
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"ip netns exec {Name} {file} did not start");
+        _processes.Add(process);
+        return process;
+    }
+
+    /// <summary>
+    /// A python3 process inside the namespace holding a TCP listener on 127.0.0.1:<paramref name="port"/> (with one
+    /// connection to it) and a UDP socket on <paramref name="udpPort"/>; returns once they are open (it prints "ready").
+    /// </summary>
+    public async Task<Process> StartProcessAsync(int port, int udpPort)
+    {
+        const string Script = """
+            import socket, sys
+            l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); l.bind(("127.0.0.1", int(sys.argv[1]))); l.listen()
+            c = socket.create_connection(("127.0.0.1", int(sys.argv[1]))); a, _ = l.accept()
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("0.0.0.0", int(sys.argv[2])))
+            print("ready", flush=True)
+            sys.stdin.read()
+            """;
+        var process = StartProcess("python3", "-c", Script, port.ToString(System.Globalization.CultureInfo.InvariantCulture), udpPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+        if (line != "ready")
+        {
+            throw new InvalidOperationException($"the helper in {Name} did not start: {await process.StandardError.ReadToEndAsync().ConfigureAwait(false)}");
+        }
+
+        return process;
     }
 
     /// <summary>Inside the namespace: a UDP socket bound to <paramref name="port"/> on every address.</summary>
@@ -146,6 +214,21 @@ public sealed partial class NetworkNamespace : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        foreach (var process in _processes)
+        {
+            try
+            {
+                process.Kill();
+                await process.WaitForExitAsync().ConfigureAwait(false);
+            }
+            catch (InvalidOperationException)
+            {
+                // exited already
+            }
+
+            process.Dispose();
+        }
+
         foreach (var socket in _sockets)
         {
             socket.Dispose();
