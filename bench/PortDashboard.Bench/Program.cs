@@ -13,6 +13,9 @@ using PortDashboard.Bench;
 //       Runs the app at 1 Hz polling and reports its CPU share, its RSS and the hub's bytes per delta.
 //   PortDashboard.Bench tcpinfo [--runs 21]
 //       The poll's cost of asking for INET_DIAG_INFO (tcp_info): netlink read and steady snapshot, on vs off, interleaved.
+//   PortDashboard.Bench netns [--runs 21] [--prefix pd-bench-]
+//       What reading the other network namespaces costs (bench/netns.sh makes them): sock_diag after setns vs
+//       /proc/<pid>/net per namespace, the listing alone, and the steady snapshot host + namespaces vs host only.
 //   PortDashboard.Bench names [--sockets 10000] [--addresses 2000] [--runs 21]
 //       What reverse-DNS names and grouping cost the Connections page's view (never the poll), against the plain view.
 //   PortDashboard.Bench latency --app <published PortDashboard.dll> [--trials 50] [--poll-ms 1000] [--chromium /usr/bin/chromium]
@@ -34,8 +37,9 @@ try
         "latency" => await BrowserLatency.RunAsync(Arguments.Parse(rest)),
         "tcpinfo" => TcpInfoCost.Run(Arguments.Parse(rest)),
         "names" => NamesCost.Run(Arguments.Parse(rest)),
+        "netns" => NamespaceCost.Run(Arguments.Parse(rest)),
         "soak" => await Soak.RunAsync(Arguments.Parse(rest)),
-        _ => throw new ArgumentException($"unknown command '{command}': expected times, ticks, wire, server, latency, tcpinfo, names or soak"),
+        _ => throw new ArgumentException($"unknown command '{command}': expected times, ticks, wire, server, latency, tcpinfo, netns, names or soak"),
     };
 }
 catch (ArgumentException e)

@@ -30,6 +30,9 @@ public sealed class NetworkNamespaces(string procRoot, string runNetnsDirectory 
 
     public string RunNetnsDirectory { get; } = runNetnsDirectory;
 
+    /// <summary>Which of the namespaces found are listed (all when null): a bench reads only the ones it made.</summary>
+    public Func<FoundNamespace, bool>? Include { get; init; }
+
     /// <summary>Processes whose namespace link could not be read at the last listing (permission denied; vanished ones are not counted).</summary>
     public int LastRefused { get; private set; }
 
@@ -106,7 +109,7 @@ public sealed class NetworkNamespaces(string procRoot, string runNetnsDirectory 
         }
 
         LastRefused = refused;
-        return [.. byInode.Values.OrderBy(n => n.Inode)];
+        return [.. byInode.Values.Where(n => Include is null || Include(n)).OrderBy(n => n.Inode)];
     }
 
     /// <summary>The named namespaces of <see cref="RunNetnsDirectory"/> with their inodes.</summary>
