@@ -54,11 +54,13 @@ public sealed class TcpInfoApiTests(WebHostFixture host) : IClassFixture<WebHost
             var lines = csv.Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
             var header = lines[0].Split(',');
             Assert.Equal("receive_queue", header[22]); // the older columns keep their places
-            Assert.Equal("sent_per_second", header[^3]);
-            Assert.Equal(["first_seen", "seen_at_start"], header[^2..]); // appended after the TCP columns
+            Assert.Equal("sent_per_second", header[^6]);
+            Assert.Equal(["first_seen", "seen_at_start"], header[^5..^3]); // appended after the TCP columns
+            Assert.Equal(["netns", "netns_inode", "container"], header[^3..]); // and the namespace after them
             var row = lines[1].Split(',');
-            Assert.True(DateTimeOffset.TryParse(row[^2], System.Globalization.CultureInfo.InvariantCulture, out _), $"first_seen '{row[^2]}' is a time");
-            Assert.Equal("false", row[^1]); // opened after the service started
+            Assert.True(DateTimeOffset.TryParse(row[^5], System.Globalization.CultureInfo.InvariantCulture, out _), $"first_seen '{row[^5]}' is a time");
+            Assert.Equal("false", row[^4]); // opened after the service started
+            Assert.Equal("host", row[^3]); // namespace reading is off: the host's, inode unknown
             Assert.True(ulong.Parse(row[Array.IndexOf(header, "bytes_received")], System.Globalization.CultureInfo.InvariantCulture) >= Sent);
         }
         finally
@@ -77,7 +79,8 @@ public sealed class TcpInfoApiTests(WebHostFixture host) : IClassFixture<WebHost
         var row = SnapshotCsv.Row(socket).TrimEnd('\r', '\n').Split(',');
 
         Assert.Equal(SnapshotCsv.Header.TrimEnd('\r', '\n').Split(',').Length, row.Length);
-        Assert.All(row[^13..^2], field => Assert.Equal("", field));
-        Assert.Equal(["", "false"], row[^2..]); // no record of when it was first seen
+        Assert.All(row[^16..^5], field => Assert.Equal("", field));
+        Assert.Equal(["", "false"], row[^5..^3]); // no record of when it was first seen
+        Assert.Equal(["host", "", ""], row[^3..]); // a dto without a namespace is the host's
     }
 }

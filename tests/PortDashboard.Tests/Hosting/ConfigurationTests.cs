@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
+using PortDashboard.Core.Reading.Namespaces;
 using PortDashboard.Hosting;
 
 namespace PortDashboard.Tests.Hosting;
@@ -104,6 +105,21 @@ public sealed class ConfigurationTests
         Assert.Contains(errors, e => e.StartsWith("PortDashboard:AttributeOwners is 'yes'; expected true or false", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.StartsWith("PortDashboard:DeltaHistory is 'many'", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.StartsWith("PortDashboard:SubscriberBacklog is 0; it must be from 1", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Namespace_reading_is_off_by_default_and_its_reader_is_one_of_three()
+    {
+        var defaults = Bind();
+        Assert.Equal((false, NamespaceReaderKind.Auto), (defaults.NamespacesEnabled, defaults.NamespaceReader));
+        var chosen = Bind(("Namespaces:Enabled", "true"), ("Namespaces:Reader", "Proc-Net"));
+        Assert.Equal((true, NamespaceReaderKind.ProcNet), (chosen.NamespacesEnabled, chosen.NamespaceReader));
+        Assert.Empty(Errors(chosen));
+
+        var errors = Errors(Bind(("Namespaces:Enabled", "maybe"), ("Namespaces:Reader", "setns")));
+        Assert.Equal(2, errors.Count);
+        Assert.Contains(errors, e => e.StartsWith("PortDashboard:Namespaces:Enabled is 'maybe'; expected true or false", StringComparison.Ordinal));
+        Assert.Contains("PortDashboard:Namespaces:Reader is 'setns'; expected auto, netlink or proc-net", errors);
     }
 
     [Theory]

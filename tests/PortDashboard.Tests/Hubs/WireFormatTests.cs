@@ -10,6 +10,7 @@ using PortDashboard.Core.Sockets;
 using PortDashboard.Hubs;
 using PortDashboard.Tests.Support;
 using static PortDashboard.Tests.Support.TestSockets;
+using Socket = PortDashboard.Core.Sockets.Socket;
 
 namespace PortDashboard.Tests.Hubs;
 
@@ -91,13 +92,40 @@ public sealed class WireFormatTests(WebHostFixture host) : IClassFixture<WebHost
         var old = sockets[WireMapper.Id(atStart.Key)];
         var young = sockets[WireMapper.Id(later.Key)];
 
-        Assert.Equal(13, young.Length);
+        Assert.Equal(15, young.Length);
         Assert.Equal(DateTimeOffset.UnixEpoch.AddSeconds(30).UtcDateTime, ((object[])young[11])[0] is DateTime t ? t : DateTime.MinValue);
         Assert.False((bool)young[12]);
         Assert.Equal(DateTimeOffset.UnixEpoch.UtcDateTime, ((object[])old[11])[0] is DateTime s ? s : DateTime.MinValue);
         Assert.True((bool)old[12], "open in the service's first snapshot: its real age is at least the one shown");
         var endpoint = (object[])young[3];
         Assert.Equal((40000L, "registered", true, false), (Convert.ToInt64(endpoint[1]), (string)endpoint[2], (bool)endpoint[3], (bool)endpoint[4]));
+    }
+
+    [Fact]
+    public void Over_MessagePack_a_socket_appends_its_namespace_and_container_at_positions_13_and_14_and_its_id_names_a_foreign_namespace()
+    {
+        var web = new NetNamespace(4026532281, "pd-web", container: "docker:3f2a9c1b7d4e");
+        var hostNamespace = new NetNamespace(4026531840, NetNamespace.HostName, isHost: true);
+        var onHost = Listener(80, inode: 77, TransportProtocol.Tcp);
+        var inWeb = Listener(80, inode: 78, TransportProtocol.Tcp);
+        Socket Moved(Socket socket, NetNamespace netNamespace) => new(socket.Protocol, socket.Family, socket.Local, socket.Remote, socket.State,
+            socket.Inode, socket.Uid, socket.TransmitQueue, socket.ReceiveQueue, socket.Owners, socket.Tcp, netNamespace);
+        var snapshot = SnapshotOf(DateTimeOffset.UnixEpoch, Moved(onHost, hostNamespace), Moved(inWeb, web));
+        var message = host.GetService<WireMapper>().Snapshot(snapshot, 1, Filter.Empty);
+
+        var bytes = Protocol("messagepack").GetMessageBytes(new InvocationMessage(SocketsHub.SnapshotMethod, [message]));
+        var reader = new MessagePackReader(bytes[VarintLength(bytes.Span)..]);
+        var invocation = MessagePackSerializer.Deserialize<object[]>(ref reader, ContractlessStandardResolver.Options);
+        var sockets = ((object[])((object[])((object[])invocation[4])[0])[4]).Cast<object[]>().ToDictionary(s => (string)s[0]);
+
+        Assert.Equal(["tcp/127.0.0.1:80/*:*/77", "tcp/127.0.0.1:80/*:*/78@4026532281"], sockets.Keys.Order(StringComparer.Ordinal));
+        var hostSocket = sockets["tcp/127.0.0.1:80/*:*/77"];
+        var webSocket = sockets["tcp/127.0.0.1:80/*:*/78@4026532281"];
+        Assert.Equal((4026531840L, "host"), (Convert.ToInt64(((object[])hostSocket[13])[0]), (string)((object[])hostSocket[13])[1]));
+        Assert.Null(hostSocket[14]);
+        Assert.Equal((4026532281L, "pd-web"), (Convert.ToInt64(((object[])webSocket[13])[0]), (string)((object[])webSocket[13])[1]));
+        Assert.Equal("docker:3f2a9c1b7d4e", webSocket[14]);
+        Assert.Equal(("tcp", 78L), ((string)webSocket[1], Convert.ToInt64(webSocket[6]))); // the older positions are unchanged
     }
 
     [Fact]

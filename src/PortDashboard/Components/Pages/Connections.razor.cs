@@ -230,7 +230,7 @@ public partial class Connections
         }
     }
 
-    /// <summary>The URL's criteria the page has no control for (process, port, address, side), as their query text.</summary>
+    /// <summary>The URL's criteria the page has no control for (process, port, address, side, netns, container), as their query text.</summary>
     private string? OtherCriteria
     {
         get
@@ -350,7 +350,7 @@ public partial class Connections
     private Task OnStatesChanged(IReadOnlyCollection<SocketState>? states) => SetFilterAsync(_filter.WithStates(states ?? []));
 
     private Task ClearOtherCriteriaAsync() =>
-        SetFilterAsync(_filter with { Processes = [], Ports = [], Addresses = [], Side = EndpointSide.Both });
+        SetFilterAsync(_filter with { Processes = [], Ports = [], Addresses = [], Side = EndpointSide.Both, Namespaces = [], Containers = [] });
 
     private Task OnTextChanged(string? text) => SetFilterAsync(_filter.WithText(text), replaceHistory: true);
 
