@@ -127,7 +127,8 @@ public static class PortDashboardHosting
             var options = provider.GetRequiredService<IOptions<PortDashboardOptions>>().Value;
             var host = new ReselectingReader(options.ProcRoot);
             return options.NamespacesEnabled
-                ? new NamespacedReader(host, new NetworkNamespaces(options.ProcRoot), options.NamespaceReader)
+                ? new NamespacedReader(host, new NetworkNamespaces(options.ProcRoot), options.NamespaceReader,
+                    interval: options.NamespaceInterval, time: provider.GetRequiredService<TimeProvider>())
                 : host;
         });
         services.TryAddSingleton(provider =>

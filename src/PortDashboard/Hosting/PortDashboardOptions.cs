@@ -55,6 +55,12 @@ public sealed class PortDashboardOptions
     /// <summary><c>PortDashboard:Namespaces:Reader</c>: <c>auto</c>, <c>netlink</c> or <c>proc-net</c> (see <see cref="NamespaceReaderKind"/>).</summary>
     public NamespaceReaderKind NamespaceReader { get; set; } = NamespaceReaderKind.Auto;
 
+    /// <summary>
+    /// <c>PortDashboard:Namespaces:Interval</c>: how often the other namespaces are read (0 to 1 min; 0, the default: at every
+    /// poll). Between, a poll shows their sockets as last read: each namespace's dump costs about a fraction of the host's.
+    /// </summary>
+    public TimeSpan NamespaceInterval { get; set; } = TimeSpan.Zero;
+
     /// <summary>How the logs are written: <c>text</c> (the sinks' templates) or <c>json</c> (Serilog's compact JSON, one event per line).</summary>
     public string LogFormat { get; set; } = "text";
 
@@ -79,6 +85,7 @@ public sealed class PortDashboardOptions
         LogFormat = section[nameof(LogFormat)] is { Length: > 0 } format ? format : LogFormat;
         var namespaces = section.GetSection("Namespaces");
         NamespacesEnabled = ConfigurationValues.ReadBool(namespaces, "Enabled", NamespacesEnabled, BindingErrors);
+        NamespaceInterval = ConfigurationValues.ReadTimeSpan(namespaces, "Interval", NamespaceInterval, BindingErrors);
         switch (namespaces["Reader"]?.Trim().ToLowerInvariant())
         {
             case null or "":
@@ -140,6 +147,11 @@ internal sealed class PortDashboardOptionsValidator : IValidateOptions<PortDashb
         if (!options.LogFormat.Equals("text", StringComparison.OrdinalIgnoreCase) && !options.LogFormat.Equals("json", StringComparison.OrdinalIgnoreCase))
         {
             errors.Add($"{section}:{nameof(options.LogFormat)} is '{options.LogFormat}'; expected text or json");
+        }
+
+        if (options.NamespaceInterval < TimeSpan.Zero || options.NamespaceInterval > TimeSpan.FromMinutes(1))
+        {
+            errors.Add($"{section}:Namespaces:Interval is {options.NamespaceInterval:c}; it must be from 0 (every poll) to 1 min (00:00:00 to 00:01:00)");
         }
 
         if (string.IsNullOrWhiteSpace(options.ProcRoot))

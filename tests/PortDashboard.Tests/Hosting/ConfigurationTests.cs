@@ -116,8 +116,9 @@ public sealed class ConfigurationTests
         Assert.Equal((true, NamespaceReaderKind.ProcNet), (chosen.NamespacesEnabled, chosen.NamespaceReader));
         Assert.Empty(Errors(chosen));
 
-        var errors = Errors(Bind(("Namespaces:Enabled", "maybe"), ("Namespaces:Reader", "setns")));
-        Assert.Equal(2, errors.Count);
+        var errors = Errors(Bind(("Namespaces:Enabled", "maybe"), ("Namespaces:Reader", "setns"), ("Namespaces:Interval", "00:01:01")));
+        Assert.Equal(3, errors.Count);
+        Assert.Contains(errors, e => e.StartsWith("PortDashboard:Namespaces:Interval is 00:01:01; it must be from 0 (every poll) to 1 min", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.StartsWith("PortDashboard:Namespaces:Enabled is 'maybe'; expected true or false", StringComparison.Ordinal));
         Assert.Contains("PortDashboard:Namespaces:Reader is 'setns'; expected auto, netlink or proc-net", errors);
     }

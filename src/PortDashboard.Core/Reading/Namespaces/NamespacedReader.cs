@@ -39,10 +39,25 @@ public sealed class NamespacedReader : IReusingSocketTableReader, ISocketLookup,
     private readonly bool _readsTcpInfo;
     private readonly Dictionary<long, Member> _members = [];
     private readonly Dictionary<long, Member> _byInode = [];
+    private readonly TimeSpan _interval;
+    private readonly TimeProvider _time;
+    private readonly List<Socket> _lastForeign = [];
+    private long? _lastForeignRead;
     private NetNamespace? _hostNamespace;
     private bool _setnsRefused;
 
-    public NamespacedReader(ISocketTableReader host, NetworkNamespaces namespaces, NamespaceReaderKind kind = NamespaceReaderKind.Auto, bool readsTcpInfo = true)
+    /// <param name="interval">
+    /// How often the other namespaces are read: at every read when zero; otherwise a read within
+    /// <paramref name="interval"/> of the last one gives their sockets as that one read them (each namespace dump walks
+    /// the kernel's shared hash tables, so it costs about as much per namespace whatever the namespace holds).
+    /// </param>
+    public NamespacedReader(
+        ISocketTableReader host,
+        NetworkNamespaces namespaces,
+        NamespaceReaderKind kind = NamespaceReaderKind.Auto,
+        bool readsTcpInfo = true,
+        TimeSpan interval = default,
+        TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(host);
         ArgumentNullException.ThrowIfNull(namespaces);
@@ -50,6 +65,8 @@ public sealed class NamespacedReader : IReusingSocketTableReader, ISocketLookup,
         _namespaces = namespaces;
         _kind = kind;
         _readsTcpInfo = readsTcpInfo;
+        _interval = interval;
+        _time = time ?? TimeProvider.System;
     }
 
     /// <summary>The host reader's name: namespaces are said per namespace in <see cref="LastNamespaces"/>.</summary>
@@ -84,6 +101,13 @@ public sealed class NamespacedReader : IReusingSocketTableReader, ISocketLookup,
 
         Tag(read.Sockets, 0, _hostNamespace);
 
+        if (_interval > TimeSpan.Zero && _lastForeignRead is { } last && _time.GetElapsedTime(last) < _interval)
+        {
+            read.Sockets.AddRange(_lastForeign); // the last read of the other namespaces (its malformed lines were counted then)
+            return read;
+        }
+
+        var hostCount = read.Sockets.Count;
         var found = _namespaces.List(hostInode);
         var reads = new List<NamespaceRead>(found.Count);
         var seen = new HashSet<long>();
@@ -124,6 +148,13 @@ public sealed class NamespacedReader : IReusingSocketTableReader, ISocketLookup,
         }
 
         LastNamespaces = reads;
+        if (_interval > TimeSpan.Zero)
+        {
+            _lastForeign.Clear();
+            _lastForeign.AddRange(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(read.Sockets)[hostCount..]);
+            _lastForeignRead = _time.GetTimestamp();
+        }
+
         return read;
     }
 

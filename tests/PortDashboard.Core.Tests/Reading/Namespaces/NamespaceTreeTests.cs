@@ -115,6 +115,28 @@ public sealed class NamespaceTreeTests : IDisposable
         Assert.All(third.Sockets, s => Assert.True(s.Namespace.IsHost));
     }
 
+    [Fact]
+    public void With_an_interval_the_namespaces_are_read_again_only_once_it_has_passed()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        using var reader = new NamespacedReader(new ProcNetReader(_proc.Root), new NetworkNamespaces(_proc.Root, _runNetns), NamespaceReaderKind.ProcNet,
+            interval: TimeSpan.FromSeconds(5), time: time);
+        var snapshotter = new Snapshotter(reader, new SnapshotterOptions { ProcRoot = _proc.Root, AttributeOwners = false }, time);
+        var first = snapshotter.Take(TestContext.Current.CancellationToken);
+        Assert.Equal(2, first.Sockets.Count(s => s.Namespace.Inode == WebInode));
+
+        Directory.Delete(_proc.PathOf("500"), recursive: true);
+        Directory.Delete(_proc.PathOf("501"), recursive: true);
+        time.Advance(TimeSpan.FromSeconds(4));
+        var within = snapshotter.Take(TestContext.Current.CancellationToken);
+        Assert.Equal(first.Sockets.Where(s => s.Namespace.Inode == WebInode), within.Sockets.Where(s => s.Namespace.Inode == WebInode)); // as last read
+
+        time.Advance(TimeSpan.FromSeconds(1));
+        var due = snapshotter.Take(TestContext.Current.CancellationToken);
+        Assert.DoesNotContain(due.Sockets, s => s.Namespace.Inode == WebInode);
+        Assert.Equal(2, due.Sockets.Count(s => s.Namespace.IsHost));
+    }
+
     public void Dispose()
     {
         _proc.Dispose();
