@@ -59,6 +59,8 @@ public sealed class CorePropertyTests
         ["process", "nginx", "sshd", "42", "7", "my app", "postgres", "a,b", "café"],
         ["port", "80", "22", "443", "8000-8999", "0-1023", "5432", "40000-65535"],
         ["address", "127.0.0.1", "10.0.0.0/8", "0.0.0.0/0", "::1", "192.168.1.0/24", "127.0.0.0/8", "fe80::/10", "::/0"],
+        ["netns", "host", "HOST", "pd-web", "net:[4026532281]", "4026532281", "a,b"],
+        ["container", "docker:3f2a9c1b7d4e", "3F2A9C1B7D4E", "nginx.service", "k8s:aabbccddeeff"],
     ];
 
     private static readonly string[] Texts = ["nginx", "127.0.0.1", "tcp est", "5432", "ann", "LISTEN", "50%", "a&b=c"];
