@@ -27,6 +27,8 @@ public enum EndpointSide : byte
 /// (<c>os-ephemeral</c>: inside <c>net.ipv4.ip_local_port_range</c>; <c>privileged</c>: below
 /// <c>net.ipv4.ip_unprivileged_port_start</c>), all alternatives of one criterion: <c>range=ephemeral,os-ephemeral</c>
 /// holds for 40000 on a default Linux. The OS classes are judged by the snapshot's <see cref="OsPortPolicy"/>. A process value matches an owner by name (whole name, case-insensitive) and, when it is a number, by pid too.
+/// <c>netns</c> names a socket's network namespace (its name, <c>host</c> for the reader's own, or its inode) and
+/// <c>container</c> its owner's container (whole, or its id after the runtime's prefix), both case-insensitive.
 /// The free text is split at white space; every word must occur, case-insensitively, in something shown in the row:
 /// an endpoint, the state, the protocol, an owner's name, user or pid, or a service name.
 /// </para>

@@ -69,12 +69,8 @@ public static class ContainerNames
     {
         isUnit = false;
         string? unit = null;
-        var underKubepods = false;
         var segments = path.ToString().Split('/', StringSplitOptions.RemoveEmptyEntries);
-        for (var i = segments.Length - 1; i >= 0; i--)
-        {
-            underKubepods |= segments[i].StartsWith("kubepods", StringComparison.Ordinal);
-        }
+        var underKubepods = segments.Any(segment => segment.StartsWith("kubepods", StringComparison.Ordinal));
 
         for (var i = segments.Length - 1; i >= 0; i--)
         {
@@ -153,7 +149,7 @@ public static class ContainerNames
 
         foreach (var c in id)
         {
-            if (!char.IsAsciiHexDigitLower(c) && !char.IsAsciiDigit(c))
+            if (!char.IsAsciiHexDigitLower(c))
             {
                 return false;
             }
