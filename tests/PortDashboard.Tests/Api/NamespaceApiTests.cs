@@ -51,7 +51,7 @@ public sealed class NamespaceApiTests : IAsyncLifetime
         {
             sockets = (await Json($"/api/snapshot?netns={_namespace.Name}")).GetProperty("sockets");
             return sockets.GetArrayLength() == expected.Count;
-        }, $"the {expected.Count} sockets of {_namespace.Name}");
+        }, $"the {expected.Count} sockets of {_namespace.Name}", TimeSpan.FromSeconds(60)); // it reads every namespace of the machine: slow on a loaded shared one
 
         Assert.Equal(expected, sockets.EnumerateArray()
             .Select(s => $"{s.GetProperty("protocol").GetString()} {Text(s.GetProperty("local"))} {Text(s.GetProperty("remote"))}")

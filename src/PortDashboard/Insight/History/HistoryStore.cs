@@ -83,7 +83,8 @@ public sealed class HistoryStore
                 owner_source INTEGER NOT NULL DEFAULT 0,
                 born_at INTEGER NOT NULL,
                 died_at INTEGER,
-                died_unwatched INTEGER NOT NULL DEFAULT 0
+                died_unwatched INTEGER NOT NULL DEFAULT 0,
+                netns INTEGER NOT NULL DEFAULT 0
             );
             CREATE INDEX IF NOT EXISTS sockets_born_at ON sockets (born_at);
             CREATE INDEX IF NOT EXISTS sockets_died_at ON sockets (died_at);
@@ -109,6 +110,12 @@ public sealed class HistoryStore
                 PRIMARY KEY (protocol, address, port)
             );
             """);
+        // Files written before sockets carried a network namespace lack the column: every row they hold is the host's (0).
+        if (Convert.ToInt64(Scalar(connection, "SELECT COUNT(*) FROM pragma_table_info('sockets') WHERE name = 'netns';"), CultureInfo.InvariantCulture) == 0)
+        {
+            Execute(connection, "ALTER TABLE sockets ADD COLUMN netns INTEGER NOT NULL DEFAULT 0;");
+        }
+
         var version = Scalar(connection, "SELECT value FROM meta WHERE key = 'schema_version';") as string;
         if (version is null)
         {
@@ -143,7 +150,7 @@ public sealed class HistoryStore
         var open = ImmutableArray.CreateBuilder<OpenRow>();
         using (var command = connection.CreateCommand())
         {
-            command.CommandText = "SELECT id, protocol, family, local_address, local_port, remote_address, remote_port, inode, state, born_at FROM sockets WHERE died_at IS NULL;";
+            command.CommandText = "SELECT id, protocol, family, local_address, local_port, remote_address, remote_port, inode, state, born_at, netns FROM sockets WHERE died_at IS NULL;";
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
@@ -151,7 +158,7 @@ public sealed class HistoryStore
                 var family = (IpVersion)reader.GetInt32(2);
                 open.Add(new OpenRow(
                     reader.GetInt64(0),
-                    new SocketKey(protocol, ReadEndpoint(reader, 3, family), ReadEndpoint(reader, 5, family), reader.GetInt64(7)),
+                    new SocketKey(protocol, ReadEndpoint(reader, 3, family), ReadEndpoint(reader, 5, family), reader.GetInt64(7), reader.GetInt64(10)),
                     (SocketState)reader.GetInt32(8),
                     DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(9))));
             }
@@ -260,7 +267,7 @@ public sealed class HistoryStore
         await using var command = connection.CreateCommand();
         command.CommandText = """
             SELECT id, kind, protocol, family, local_address, local_port, remote_address, remote_port, inode, uid,
-                   state, final_state, pid, process, user, owner_source, born_at, died_at, died_unwatched
+                   state, final_state, pid, process, user, owner_source, born_at, died_at, died_unwatched, netns
             FROM sockets
             """ + " " + where + ";";
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -385,7 +392,7 @@ public sealed class HistoryStore
             : [new ProcessInfo(reader.GetInt32(12), 0, reader.GetString(13), uid, reader.IsDBNull(14) ? uid.ToString(CultureInfo.InvariantCulture) : reader.GetString(14))];
         var socket = new Socket(
             protocol, family, ReadEndpoint(reader, 4, family), ReadEndpoint(reader, 6, family),
-            (SocketState)reader.GetInt32(10), reader.GetInt64(8), uid, owners: owners);
+            (SocketState)reader.GetInt32(10), reader.GetInt64(8), uid, owners: owners, netNamespace: NamespaceOf(reader.GetInt64(19)));
         return new HistoryRow(
             reader.GetInt64(0),
             kind,
@@ -396,6 +403,13 @@ public sealed class HistoryStore
             reader.GetBoolean(18),
             (OwnerSource)reader.GetInt32(15));
     }
+
+    /// <summary>
+    /// The namespace a row was recorded in: the host's for 0; another's by its inode only (the history keeps no names, so
+    /// <c>netns=</c> finds it by its inode or <c>net:[inode]</c>).
+    /// </summary>
+    private static NetNamespace NamespaceOf(long inode) =>
+        inode == 0 ? NetNamespace.Host : new NetNamespace(inode, NetNamespace.InodeName(inode));
 
     private static Endpoint ReadEndpoint(SqliteDataReader reader, int addressColumn, IpVersion family)
     {

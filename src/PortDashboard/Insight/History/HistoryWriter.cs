@@ -361,11 +361,11 @@ public sealed class HistoryWriter : BackgroundService
             _insert = connection.CreateCommand();
             _insert.CommandText = """
                 INSERT INTO sockets (id, kind, protocol, family, local_address, local_port, remote_address, remote_port, inode, uid,
-                                     state, final_state, pid, process, user, owner_source, born_at, died_at)
+                                     state, final_state, pid, process, user, owner_source, born_at, died_at, netns)
                 VALUES ($id, $kind, $protocol, $family, $local_address, $local_port, $remote_address, $remote_port, $inode, $uid,
-                        $state, $final_state, $pid, $process, $user, $owner_source, $born_at, $died_at);
+                        $state, $final_state, $pid, $process, $user, $owner_source, $born_at, $died_at, $netns);
                 """;
-            foreach (var name in new[] { "$id", "$kind", "$protocol", "$family", "$local_address", "$local_port", "$remote_address", "$remote_port", "$inode", "$uid", "$state", "$final_state", "$pid", "$process", "$user", "$owner_source", "$born_at", "$died_at" })
+            foreach (var name in new[] { "$id", "$kind", "$protocol", "$family", "$local_address", "$local_port", "$remote_address", "$remote_port", "$inode", "$uid", "$state", "$final_state", "$pid", "$process", "$user", "$owner_source", "$born_at", "$died_at", "$netns" })
             {
                 _insert.Parameters.Add(new SqliteParameter(name, null));
             }
@@ -431,6 +431,7 @@ public sealed class HistoryWriter : BackgroundService
             p[15].Value = (int)op.OwnerSource;
             p[16].Value = op.BornAt.ToUnixTimeMilliseconds();
             p[17].Value = op.DiedAt is { } died ? died.ToUnixTimeMilliseconds() : DBNull.Value;
+            p[18].Value = socket.Namespace.KeyInode; // 0 for the host's: what its SocketKey holds
             _insert.ExecuteNonQuery();
         }
 
