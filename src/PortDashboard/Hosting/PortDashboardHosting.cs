@@ -233,7 +233,8 @@ public static class PortDashboardHosting
         app.MapHealthChecks(SnapshotHealthCheck.Path, SnapshotHealthCheck.EndpointOptions).AllowAnonymous();
         app.MapPortDashboardInsight();
         app.MapFleet();
-        app.MapHub<SocketsHub>(SocketsHub.Path);
+        var hubSendTimeout = app.Services.GetRequiredService<IOptions<LimitsOptions>>().Value.HubSendTimeout;
+        app.MapHub<SocketsHub>(SocketsHub.Path, hub => hub.TransportSendTimeout = hubSendTimeout);
         app.MapPortDashboardMetrics();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 

@@ -17,6 +17,14 @@ public sealed class LimitsOptions
     /// <summary>The largest message a hub client may send (SignalR's <c>MaximumReceiveMessageSize</c>).</summary>
     public int HubMessageBytes { get; set; } = 32 * 1024;
 
+    /// <summary>
+    /// How long one send to a hub client may wait for the client's socket before the hub drops that connection
+    /// (SignalR's <c>TransportSendTimeout</c>, whose default this is): a client that stops reading — a process stopped
+    /// with SIGSTOP, a frozen browser tab — holds its buffers only this long. A client that reads slowly but within it
+    /// is resynced instead (<c>PortDashboard:SubscriberBacklog</c>).
+    /// </summary>
+    public TimeSpan HubSendTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     internal List<string> BindingErrors { get; } = [];
 
     internal void Bind(IConfigurationSection section)
@@ -24,6 +32,7 @@ public sealed class LimitsOptions
         HubConnections = ConfigurationValues.ReadInt(section, nameof(HubConnections), HubConnections, BindingErrors);
         RequestBodyBytes = ConfigurationValues.ReadInt(section, nameof(RequestBodyBytes), RequestBodyBytes, BindingErrors);
         HubMessageBytes = ConfigurationValues.ReadInt(section, nameof(HubMessageBytes), HubMessageBytes, BindingErrors);
+        HubSendTimeout = ConfigurationValues.ReadTimeSpan(section, nameof(HubSendTimeout), HubSendTimeout, BindingErrors);
     }
 }
 
@@ -46,6 +55,11 @@ internal sealed class LimitsOptionsValidator : IValidateOptions<LimitsOptions>
         if (options.HubMessageBytes is < 1024 or > 1024 * 1024)
         {
             errors.Add($"{section}:HubMessageBytes is {options.HubMessageBytes}; it must be from 1024 to 1048576 (1 MiB)");
+        }
+
+        if (options.HubSendTimeout < TimeSpan.FromSeconds(1) || options.HubSendTimeout > TimeSpan.FromHours(1))
+        {
+            errors.Add($"{section}:HubSendTimeout is {options.HubSendTimeout}; it must be from 00:00:01 to 01:00:00");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

@@ -6,7 +6,9 @@ namespace PortDashboard.Tests.Resilience;
 /// <summary>
 /// A hub client speaking SignalR's JSON protocol over a bare WebSocket, so a test decides when it reads: unlike the
 /// SignalR client, which keeps reading into an unbounded queue whatever its handlers do, this one can really stop,
-/// leaving the server's messages in the kernel's buffers. It keeps sending pings, as a live client does.
+/// leaving the server's messages in the kernel's buffers. It keeps sending a ping every few seconds whether it reads
+/// or not, as a live client does (without them the hub drops it after its 30 s client timeout, which a slow test on a
+/// loaded machine reaches).
 /// </summary>
 public sealed class RawHubClient : IAsyncDisposable
 {
@@ -14,7 +16,12 @@ public sealed class RawHubClient : IAsyncDisposable
 
     private readonly ClientWebSocket _socket = new();
     private readonly StringBuilder _pending = new();
+    private static readonly TimeSpan KeepAliveInterval = TimeSpan.FromSeconds(5);
+
     private readonly byte[] _buffer = new byte[64 * 1024];
+    private readonly SemaphoreSlim _sending = new(1, 1);
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _keepAlive = Task.CompletedTask;
 
     public static async Task<RawHubClient> ConnectAsync(Uri hubUrl, CancellationToken cancellationToken)
     {
@@ -29,6 +36,7 @@ public sealed class RawHubClient : IAsyncDisposable
             throw new InvalidOperationException("the hub refused the handshake: " + handshake);
         }
 
+        client._keepAlive = client.KeepAliveAsync();
         return client;
     }
 
@@ -62,10 +70,16 @@ public sealed class RawHubClient : IAsyncDisposable
     }
 
     /// <summary>Drops the connection without a closing handshake, as a client that crashed or lost its network.</summary>
-    public void Abort() => _socket.Abort();
+    public void Abort()
+    {
+        _stopping.Cancel();
+        _socket.Abort();
+    }
 
     public async ValueTask DisposeAsync()
     {
+        await _stopping.CancelAsync();
+        await _keepAlive;
         if (_socket.State == WebSocketState.Open)
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
@@ -80,8 +94,37 @@ public sealed class RawHubClient : IAsyncDisposable
         }
 
         _socket.Dispose();
+        _sending.Dispose();
+        _stopping.Dispose();
     }
 
-    private Task SendAsync(string json, CancellationToken cancellationToken) =>
-        _socket.SendAsync(Encoding.UTF8.GetBytes(json + RecordSeparator), WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
+    private async Task KeepAliveAsync()
+    {
+        using var timer = new PeriodicTimer(KeepAliveInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stopping.Token))
+            {
+                await PingAsync(_stopping.Token);
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or WebSocketException or ObjectDisposedException)
+        {
+            // stopped, or the connection is gone: the test sees that on its own reads and sends
+        }
+    }
+
+    /// <summary>One message at a time on the socket (a WebSocket allows one send in flight), the test's and the keep-alive's.</summary>
+    private async Task SendAsync(string json, CancellationToken cancellationToken)
+    {
+        await _sending.WaitAsync(cancellationToken);
+        try
+        {
+            await _socket.SendAsync(Encoding.UTF8.GetBytes(json + RecordSeparator), WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
+        }
+        finally
+        {
+            _sending.Release();
+        }
+    }
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using PortDashboard.Hubs;
 using PortDashboard.Security;
@@ -12,6 +13,30 @@ namespace PortDashboard.Tests.Security;
 public sealed class LimitsTests
 {
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
+
+    private static List<string> HubSendTimeoutErrors(string value)
+    {
+        var section = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { [$"{LimitsOptions.SectionName}:HubSendTimeout"] = value })
+            .Build()
+            .GetSection(LimitsOptions.SectionName);
+        var options = new LimitsOptions();
+        options.Bind(section);
+        return new LimitsOptionsValidator().Validate(null, options).Failures?.ToList() ?? [];
+    }
+
+    [Theory]
+    [InlineData("00:00:00.999", "PortDashboard:Limits:HubSendTimeout is 00:00:00.9990000; it must be from 00:00:01 to 01:00:00")]
+    [InlineData("01:00:01", "PortDashboard:Limits:HubSendTimeout is 01:00:01; it must be from 00:00:01 to 01:00:00")]
+    [InlineData("a while", "PortDashboard:Limits:HubSendTimeout is 'a while', which is not a time span")]
+    public void A_hub_send_timeout_outside_its_range_is_refused_with_its_key(string value, string message) =>
+        Assert.Contains(HubSendTimeoutErrors(value), e => e.StartsWith(message, StringComparison.Ordinal));
+
+    [Theory]
+    [InlineData("00:00:01")]
+    [InlineData("00:00:10")]
+    [InlineData("01:00:00")]
+    public void A_hub_send_timeout_within_its_range_is_allowed(string value) => Assert.Empty(HubSendTimeoutErrors(value));
 
     [Fact]
     public async Task A_hub_connection_beyond_the_limit_is_closed_with_the_reason_and_a_freed_place_is_reused()
