@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
+using PortDashboard.Core.Reading;
 using PortDashboard.Api;
 using PortDashboard.Hubs;
 using PortDashboard.Tests.Metrics;
@@ -68,16 +70,28 @@ public sealed class HubChurnTests
         }
     }
 
+    /// <summary>200 connections, 20 of them new in each wave.</summary>
+    private static System.Collections.Immutable.ImmutableArray<PortDashboard.Core.Sockets.Socket> Table(int wave) =>
+    [
+        .. Enumerable.Range(0, 200).Select(i =>
+            TestSockets.Connection(40_000 + i, 8080, inode: i < 20 ? (wave * 1000L) + i + 1 : 1_000_000L + i)),
+    ];
+
     [Fact]
     public async Task Five_hundred_hub_connections_coming_and_going_leave_no_subscription_behind_and_the_staying_client_misses_no_delta()
     {
-        await using var app = await FakeClockApp.StartAsync(new Dictionary<string, string?>
-        {
-            ["PortDashboard:Limits:HubConnections"] = "1000",
-            // A wave of 50 clients each reading its first Snapshot on a loaded machine must not meet the drop of a
-            // client that reads nothing (SlowHubClientTests pins that); here every client reads or leaves.
-            ["PortDashboard:Limits:HubSendTimeout"] = "00:02:00",
-        });
+        // A table of its own, so that fifty Snapshots at once cost the same on any machine (a shared one's table can
+        // be tens of thousands of sockets), changed every wave so that each poll makes a delta.
+        var reader = new FakeSocketTableReader { Sockets = Table(wave: 0) };
+        await using var app = await FakeClockApp.StartAsync(
+            new Dictionary<string, string?>
+            {
+                ["PortDashboard:Limits:HubConnections"] = "1000",
+                // A wave of 50 clients each reading its first Snapshot on a loaded machine must not meet the drop of a
+                // client that reads nothing (SlowHubClientTests pins that); here every client reads or leaves.
+                ["PortDashboard:Limits:HubSendTimeout"] = "00:02:00",
+            },
+            services => services.AddSingleton<ISocketTableReader>(reader));
         var hubUrl = new Uri(app.BaseAddress, SocketsHub.Path);
         var incompleteScrapes = new List<string>();
         var (baseSubscribers, baseConnections) = await FirstGaugesAsync(app, incompleteScrapes);
@@ -123,6 +137,7 @@ public sealed class HubChurnTests
                 Interlocked.Increment(ref left);
             }));
 
+            reader.Sockets = Table(wave + 1);
             await app.Tick();
             var expected = app.Feed.Sequence;
             await Eventually.WaitUntil(() => sequenceWatch.Sequence == expected, $"wave {wave}: the staying client's delta {expected}", Deadline);
