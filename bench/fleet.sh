@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The fleet benchmark of issue 12: N agents into one dashboard on this machine.
 #   bash bench/fleet.sh [--agents 50] [--sockets 1000] [--churn 2] [--warmup 60] [--seconds 60] [--trials 30]
-#                       [--trial-hosts 5] [--start-batch 5] [--deadline-minutes 45]
+#                       [--trial-hosts 5] [--start-batch 5] [--deadline-minutes 45] [--agent-env K=V,K=V]
 # `PortDashboard.Bench fleet` starts a redis-server of its own (loopback port for the dashboard, a unix socket for the
 # agents: a network namespace cannot reach the host's loopback), N hosts (each a network namespace with lo up and a
 # PID namespace of its own, holding a load generator of about --sockets sockets churning --churn connections a second
@@ -46,9 +46,9 @@ fi
 pass=() deadline=45
 while [ $# -gt 0 ]; do
   case "$1" in
-    --agents|--sockets|--churn|--warmup|--seconds|--trials|--trial-hosts|--start-batch) pass+=("$1" "$2") ;;
+    --agents|--sockets|--churn|--warmup|--seconds|--trials|--trial-hosts|--start-batch|--agent-env) pass+=("$1" "$2") ;;
     --deadline-minutes) deadline=$2 ;;
-    *) echo "unknown option $1 (expected --agents, --sockets, --churn, --warmup, --seconds, --trials, --trial-hosts, --start-batch, --deadline-minutes)" >&2; exit 2 ;;
+    *) echo "unknown option $1 (expected --agents, --sockets, --churn, --warmup, --seconds, --trials, --trial-hosts, --start-batch, --agent-env, --deadline-minutes)" >&2; exit 2 ;;
   esac
   shift 2
 done

@@ -79,7 +79,8 @@ internal sealed record FleetBenchOptions(
     string Chromium,
     string? State,
     int StartBatch,
-    TimeSpan Deadline)
+    TimeSpan Deadline,
+    IReadOnlyList<KeyValuePair<string, string>> AgentEnvironment)
 {
     /// <summary>The TIME_WAIT time of Linux TCP: a churned connection leaves its client end this long.</summary>
     private const int TimeWaitSeconds = 60;
@@ -104,7 +105,8 @@ internal sealed record FleetBenchOptions(
             Chromium: args.String("chromium") ?? "/usr/bin/chromium",
             State: args.String("state"),
             StartBatch: args.Int("start-batch", 5),
-            Deadline: TimeSpan.FromMinutes(args.Int("deadline-minutes", 45)));
+            Deadline: TimeSpan.FromMinutes(args.Int("deadline-minutes", 45)),
+            AgentEnvironment: Settings(args.String("agent-env")));
         if (options.Agents is < 1 or > 200)
         {
             throw new ArgumentException("--agents must be between 1 and 200");
@@ -136,6 +138,24 @@ internal sealed record FleetBenchOptions(
         }
 
         return options;
+    }
+
+    /// <summary><c>K=V,K=V</c> (e.g. <c>DOTNET_gcServer=0</c>, <c>PortDashboard__AttributeOwners=false</c>) for the agents, to compare.</summary>
+    private static List<KeyValuePair<string, string>> Settings(string? text)
+    {
+        var settings = new List<KeyValuePair<string, string>>();
+        foreach (var setting in (text ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var at = setting.IndexOf('=', StringComparison.Ordinal);
+            if (at <= 0)
+            {
+                throw new ArgumentException($"--agent-env takes K=V,K=V; got '{setting}'");
+            }
+
+            settings.Add(new(setting[..at], setting[(at + 1)..]));
+        }
+
+        return settings;
     }
 
     /// <summary>Connections per host's generator: each two sockets; with the listeners and the churn's TIME_WAIT the table holds about <see cref="Sockets"/> (a little more).</summary>
@@ -344,7 +364,7 @@ internal sealed class FleetRun(FleetBenchOptions options) : IAsyncDisposable
         var p95 = Percentile(lat, 0.95);
         double MemoryMb(string key) => f.Memory.TryGetValue(key, out var v) && long.TryParse(v, CultureInfo.InvariantCulture, out var bytes) ? bytes / 1048576.0 : double.NaN;
 
-        Console.WriteLine(Inv($"Fleet: {f.Agents.Count} agents (each its own network and PID namespace, {options.PollInterval.TotalMilliseconds:F0} ms poll, a generator of {options.Connections} connections churning {options.Churn}/s), one dashboard, one redis-server; {f.Seconds:F0} s measured after {options.Warmup.TotalSeconds:F0} s of warm-up (hosts started in {f.Startup.TotalSeconds:F0} s)."));
+        Console.WriteLine(Inv($"Fleet: {f.Agents.Count} agents (each its own network and PID namespace, {options.PollInterval.TotalMilliseconds:F0} ms poll, a generator of {options.Connections} connections churning {options.Churn}/s{(options.AgentEnvironment.Count > 0 ? $", agents with {string.Join(' ', options.AgentEnvironment.Select(e => $"{e.Key}={e.Value}"))}" : "")}), one dashboard, one redis-server; {f.Seconds:F0} s measured after {options.Warmup.TotalSeconds:F0} s of warm-up (hosts started in {f.Startup.TotalSeconds:F0} s)."));
         Console.WriteLine($"uptime before: {f.LoadBefore}");
         Console.WriteLine($"uptime after:  {f.LoadAfter}");
         Console.WriteLine();
@@ -386,7 +406,7 @@ internal sealed class FleetRun(FleetBenchOptions options) : IAsyncDisposable
 
     private async Task StartRedisAsync(CancellationToken cancellationToken)
     {
-        _redisDirectory = Directory.CreateTempSubdirectory("pd-fleet-bench-redis-").FullName;
+        _redisDirectory = Directory.CreateDirectory(Path.Combine(_state, "redis")).FullName; // the state: reaped with it
         _redisPort = FreeOr(0);
         var start = new ProcessStartInfo("redis-server")
         {
@@ -475,6 +495,10 @@ internal sealed class FleetRun(FleetBenchOptions options) : IAsyncDisposable
         start.Environment["DOTNET_ENVIRONMENT"] = "Production";
         start.Environment["Serilog__MinimumLevel__Default"] = "Warning";
         start.Environment["Serilog__WriteTo__File__Args__path"] = Path.Combine(_state, "logs", $"agent-{name}-.log");
+        foreach (var (key, value) in options.AgentEnvironment)
+        {
+            start.Environment[key] = value;
+        }
         var process = Process.Start(start) ?? throw new InvalidOperationException($"the host {name} did not start");
         Record("host", process.Id); // ip netns exec execs unshare: this pid is unshare's
         var host = new FleetHostProcess(name, new NamespaceSockets(ns), process);
