@@ -4,11 +4,11 @@
 #                       [--trial-hosts 5] [--start-batch 5] [--deadline-minutes 45] [--agent-env K=V,K=V]
 # `PortDashboard.Bench fleet` starts a redis-server of its own (loopback port for the dashboard, a unix socket for the
 # agents: a network namespace cannot reach the host's loopback), N hosts (each a network namespace with lo up and a
-# PID namespace of its own, holding a load generator of about --sockets sockets churning --churn connections a second
-# and one published agent at 1 Hz), one published dashboard with the fleet on loopback and headless chromium on the
-# Connections page of a few hosts (host=NAME); after the warm-up it measures for --seconds: each agent's CPU and RSS,
-# the dashboard's, Redis's INFO memory, and socket opened in a namespace → its row in chromium. It prints a table
-# with the targets (docs/benchmarks.md, "Fleet (issue 12)").
+# PID namespace of its own, holding a load generator (bench/fleet-host-load.py, one thread) of about --sockets sockets
+# churning --churn connections a second, and one published agent at 1 Hz), one published dashboard with the fleet on
+# loopback and headless chromium on the Connections page of a few hosts (host=NAME); after the warm-up it measures for
+# --seconds: each agent's CPU and RSS, the dashboard's, Redis's INFO memory, and socket opened in a namespace → its
+# row in chromium. It prints a table with the targets (docs/benchmarks.md, "Fleet (issue 12)").
 # Cleanup: the bench stops everything it started by pid and deletes its namespaces, also on Ctrl-C, SIGTERM, failure
 # and at its deadline; if it dies without doing so, this script kills what it recorded (pid and start time) and
 # deletes the namespaces; a detached watchdog does the same after the deadline + 5 min if this script is gone too.
@@ -58,13 +58,13 @@ missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v ip >/dev/null || missing+=(iproute2)
 command -v unshare >/dev/null || missing+=(util-linux)
+[ -x /usr/bin/python3 ] || missing+=(python3)
 if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-dotnet build -c Release bench/PortDashboard.LoadGenerator >/dev/null
 dotnet build -c Release bench/PortDashboard.Bench >/dev/null
 dotnet publish -c Release src/PortDashboard -o bench/.out/app >/dev/null
-gen=bench/PortDashboard.LoadGenerator/bin/Release/net10.0/PortDashboard.LoadGenerator.dll
+gen=bench/fleet-host-load.py # one light process per host (50 .NET generators starved the agents being measured)
 bench=bench/PortDashboard.Bench/bin/Release/net10.0/PortDashboard.Bench.dll
 
 state=$(mktemp -d /tmp/pd-fleet-bench-XXXXXX)

@@ -85,14 +85,17 @@ internal sealed record FleetBenchOptions(
     /// <summary>The TIME_WAIT time of Linux TCP: a churned connection leaves its client end this long.</summary>
     private const int TimeWaitSeconds = 60;
 
-    /// <summary>The load generator's listener ports per process.</summary>
+    /// <summary>The host load generator's listener ports (bench/fleet-host-load.py).</summary>
     public const int Listeners = 8;
+
+    /// <summary>Debian's interpreter for the host load generator (one light process per host, inside its namespaces).</summary>
+    public const string Python = "/usr/bin/python3";
 
     public static FleetBenchOptions From(Arguments args)
     {
         var options = new FleetBenchOptions(
             App: Path.GetFullPath(args.String("app") ?? throw new ArgumentException("--app <path to the published PortDashboard.dll> is required")),
-            Generator: Path.GetFullPath(args.String("generator") ?? throw new ArgumentException("--generator <path to PortDashboard.LoadGenerator.dll> is required")),
+            Generator: Path.GetFullPath(args.String("generator") ?? throw new ArgumentException("--generator <path to bench/fleet-host-load.py> is required")),
             Agents: args.Int("agents", 50),
             Sockets: args.Int("sockets", 1000),
             Churn: args.Int("churn", 2),
@@ -129,7 +132,7 @@ internal sealed record FleetBenchOptions(
             throw new ArgumentException("--seconds must be in (0, 1800], --warmup ≥ 0, --poll-ms in [100, 10000], --deadline-minutes longer than the warm-up and window and at most 120: a bench stops by itself");
         }
 
-        foreach (var file in (string[])[options.App, options.Generator, options.Chromium])
+        foreach (var file in (string[])[options.App, options.Generator, options.Chromium, Python])
         {
             if (!File.Exists(file))
             {
@@ -475,7 +478,7 @@ internal sealed class FleetRun(FleetBenchOptions options) : IAsyncDisposable
         await CheckedAsync("ip", "-n", ns, "link", "set", "lo", "up");
 
         var poll = options.PollInterval.ToString("c", CultureInfo.InvariantCulture);
-        var generator = $"dotnet {Quote(options.Generator)} --connections {options.Connections} --churn {options.Churn} --duration {options.GeneratorSeconds}";
+        var generator = $"{Quote(FleetBenchOptions.Python)} {Quote(options.Generator)} --connections {options.Connections} --churn {options.Churn} --duration {options.GeneratorSeconds}";
         var agent = $"dotnet {Quote(options.App)} --PortDashboard:Role=agent --PortDashboard:Fleet:Redis={Quote(RedisSocket)} " +
             $"--PortDashboard:Fleet:HostName={name} --PortDashboard:PollInterval={poll}";
         // sh is pid 1 of the host's PID namespace: when it goes (unshare's --kill-child, when unshare is killed), the
@@ -660,9 +663,25 @@ internal sealed class FleetRun(FleetBenchOptions options) : IAsyncDisposable
                 await _dashboard.DisposeAsync();
             }
         });
+        // Every host at once: SIGKILL to its unshare, whose --kill-child takes the PID namespace down with everything
+        // in it (the kernel kills a PID namespace's processes when its pid 1 goes); then wait for them together.
         foreach (var host in _hosts)
         {
-            await Step($"host {host.Name}", () => Kill(host.Process));
+            await Step($"host {host.Name}", () =>
+            {
+                if (!host.Process.HasExited)
+                {
+                    host.Process.Kill();
+                }
+
+                return Task.CompletedTask;
+            });
+        }
+
+        await Step("hosts", () => Task.WhenAll(_hosts.Select(h => h.Process.WaitForExitAsync())).WaitAsync(TimeSpan.FromSeconds(60)));
+        foreach (var host in _hosts)
+        {
+            host.Process.Dispose();
         }
 
         foreach (var ns in _namespaces)

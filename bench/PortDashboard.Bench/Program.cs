@@ -20,7 +20,7 @@ using PortDashboard.Bench;
 //   PortDashboard.Bench soak --app <published PortDashboard.dll> [--minutes 10] [--warmup 60] [--hub-clients 50] [--pages 5]
 //       [--history-max-rows 200000] [--port 5197]: the app held for minutes on the current table (bench/soak.sh churns
 //       it) with hub clients and chromium pages open: RSS growth, tick time, GC pauses, gaps, resyncs, history rows.
-//   PortDashboard.Bench fleet --app <published PortDashboard.dll> --generator <PortDashboard.LoadGenerator.dll> [--agents 50]
+//   PortDashboard.Bench fleet --app <published PortDashboard.dll> --generator <bench/fleet-host-load.py> [--agents 50]
 //       [--sockets 1000] [--churn 2] [--warmup 60] [--seconds 60] [--trials 30] [--trial-hosts 5] [--poll-ms 1000]
 //       [--port 5196] [--start-batch 5] [--deadline-minutes 45] [--state DIR]: the fleet of issue 12 (bench/fleet.sh): a
 //       redis-server, N agents each in its own network and PID namespace with a churning generator, one dashboard;
