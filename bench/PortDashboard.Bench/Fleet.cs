@@ -247,7 +247,7 @@ internal sealed class FleetRun(FleetBenchOptions options) : IAsyncDisposable
         foreach (var host in trialHosts)
         {
             var page = await _browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1440, Height = 900 } });
-            await page.GotoAsync(new Uri(baseUri, $"/?host={host.Name}&address={TrialAddress}").ToString());
+            await page.GotoAsync(new Uri(baseUri, $"/?host={host.Name}&address={TrialAddress}").ToString(), new PageGotoOptions { Timeout = 120_000 });
             await page.Locator(".socket-grid").WaitForAsync(new LocatorWaitForOptions { Timeout = 120_000 });
             await page.EvaluateAsync(BrowserLatency.InstallObserver);
             pages[host] = page;
