@@ -19,7 +19,7 @@ internal static class BrowserLatency
     private static readonly IPAddress TrialAddress = IPAddress.Parse("127.0.0.77");
 
     // Records, once per port, when a port first appears in the local-port column.
-    private const string InstallObserver = """
+    internal const string InstallObserver = """
         () => {
           if (window.__firstSeen) return;
           window.__firstSeen = {};
@@ -134,7 +134,7 @@ internal static class BrowserLatency
     }
 
     /// <summary>When the page first showed <paramref name="port"/> (ms since the epoch), or null when it did not within the timeout.</summary>
-    private static async Task<long?> WaitSeenAsync(IPage page, int port, TimeSpan timeout)
+    internal static async Task<long?> WaitSeenAsync(IPage page, int port, TimeSpan timeout)
     {
         var key = port.ToString(CultureInfo.InvariantCulture);
         try

@@ -23,6 +23,11 @@ using PortDashboard.Bench;
 //   PortDashboard.Bench soak --app <published PortDashboard.dll> [--minutes 10] [--warmup 60] [--hub-clients 50] [--pages 5]
 //       [--history-max-rows 200000] [--port 5197]: the app held for minutes on the current table (bench/soak.sh churns
 //       it) with hub clients and chromium pages open: RSS growth, tick time, GC pauses, gaps, resyncs, history rows.
+//   PortDashboard.Bench fleet --app <published PortDashboard.dll> --generator <bench/fleet-host-load.py> [--agents 50]
+//       [--sockets 1000] [--churn 2] [--warmup 60] [--seconds 60] [--trials 30] [--trial-hosts 5] [--poll-ms 1000]
+//       [--port 5196] [--start-batch 5] [--deadline-minutes 45] [--state DIR]: the fleet of issue 12 (bench/fleet.sh): a
+//       redis-server, N agents each in its own network and PID namespace with a churning generator, one dashboard;
+//       each agent's CPU and RSS, the dashboard's, Redis's memory, socket opened in a namespace → row in chromium.
 
 var command = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? args[0] : "times";
 var rest = command == "times" && (args.Length == 0 || args[0].StartsWith("--", StringComparison.Ordinal)) ? args : args[1..];
@@ -39,7 +44,8 @@ try
         "names" => NamesCost.Run(Arguments.Parse(rest)),
         "netns" => NamespaceCost.Run(Arguments.Parse(rest)),
         "soak" => await Soak.RunAsync(Arguments.Parse(rest)),
-        _ => throw new ArgumentException($"unknown command '{command}': expected times, ticks, wire, server, latency, tcpinfo, netns, names or soak"),
+        "fleet" => await FleetBench.RunAsync(Arguments.Parse(rest)),
+        _ => throw new ArgumentException($"unknown command '{command}': expected times, ticks, wire, server, latency, tcpinfo, netns, names, soak or fleet"),
     };
 }
 catch (ArgumentException e)
