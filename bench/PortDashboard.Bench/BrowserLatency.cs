@@ -187,6 +187,24 @@ internal sealed class AppProcess : IAsyncDisposable
         return app;
     }
 
+    /// <summary><c>--env K=V,K=V</c>: settings for the app's environment (configuration keys with <c>__</c>).</summary>
+    public static List<KeyValuePair<string, string>> ParseEnvironment(string? settings)
+    {
+        var environment = new List<KeyValuePair<string, string>>();
+        foreach (var setting in (settings ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var at = setting.IndexOf('=', StringComparison.Ordinal);
+            if (at <= 0)
+            {
+                throw new ArgumentException($"--env takes K=V,K=V; '{setting}' has no '='");
+            }
+
+            environment.Add(new(setting[..at], setting[(at + 1)..]));
+        }
+
+        return environment;
+    }
+
     private void Keep(string? line)
     {
         if (line is null)

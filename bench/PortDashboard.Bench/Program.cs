@@ -20,6 +20,11 @@ using PortDashboard.Bench;
 //   PortDashboard.Bench soak --app <published PortDashboard.dll> [--minutes 10] [--warmup 60] [--hub-clients 50] [--pages 5]
 //       [--history-max-rows 200000] [--port 5197]: the app held for minutes on the current table (bench/soak.sh churns
 //       it) with hub clients and chromium pages open: RSS growth, tick time, GC pauses, gaps, resyncs, history rows.
+//   PortDashboard.Bench stalled --app <PortDashboard.dll> [--counts 1,10,100] [--stall-seconds 40] [--baseline-seconds 15]
+//       [--stalled-filter F] [--receive-buffer BYTES] [--env K=V,...] [--port 5196]: hub clients in a separate process that
+//       subscribe and are SIGSTOPped, while a healthy client measures its deltas' delay (bench/stalled.sh churns the table).
+//   PortDashboard.Bench churn --app <PortDashboard.dll> [--seconds 60] [--rate 20] [--max-stay-ms 2000] [--port 5195]
+//       Hub connections coming and going at a fixed rate: connections/s, thread pool, RSS, gauges back at base.
 
 var command = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? args[0] : "times";
 var rest = command == "times" && (args.Length == 0 || args[0].StartsWith("--", StringComparison.Ordinal)) ? args : args[1..];
@@ -35,7 +40,10 @@ try
         "tcpinfo" => TcpInfoCost.Run(Arguments.Parse(rest)),
         "names" => NamesCost.Run(Arguments.Parse(rest)),
         "soak" => await Soak.RunAsync(Arguments.Parse(rest)),
-        _ => throw new ArgumentException($"unknown command '{command}': expected times, ticks, wire, server, latency, tcpinfo, names or soak"),
+        "stalled" => await Stalled.RunAsync(Arguments.Parse(rest)),
+        "stall-clients" => await Stalled.HoldAsync(Arguments.Parse(rest)), // the stalled side, started by "stalled"
+        "churn" => await HubChurn.RunAsync(Arguments.Parse(rest)),
+        _ => throw new ArgumentException($"unknown command '{command}': expected times, ticks, wire, server, latency, tcpinfo, names, soak, stalled or churn"),
     };
 }
 catch (ArgumentException e)

@@ -91,7 +91,7 @@ internal static class Soak
                 await Task.Delay(TimeSpan.FromMilliseconds(400));
                 if (metricsAtStart is null && clock.Elapsed >= warmup)
                 {
-                    metricsAtStart = await ScrapeAsync(http);
+                    metricsAtStart = await ServerMetrics.ScrapeAsync(http);
                     rssAtStart = ServerLoad.StatusKb(server.Id, "VmRSS:");
                     cpuAtStart = ServerLoad.CpuSeconds(server.Id);
                     ticks.Clear();
@@ -114,7 +114,7 @@ internal static class Soak
             var measured = clock.Elapsed - warmup;
             var cpu = (ServerLoad.CpuSeconds(server.Id) - cpuAtStart) / measured.TotalSeconds;
             var rssAtEnd = ServerLoad.StatusKb(server.Id, "VmRSS:");
-            var metricsAtEnd = await ScrapeAsync(http);
+            var metricsAtEnd = await ServerMetrics.ScrapeAsync(http);
             metricsAtStart ??= metricsAtEnd;
             var pagesAlive = 0;
             foreach (var page in openPages)
@@ -124,7 +124,7 @@ internal static class Soak
 
             var socketsAtEnd = Timings.SocketCount();
             var durations = ticks.Values.Order().ToList();
-            double Percentile(double p) => durations.Count == 0 ? double.NaN : durations[Math.Clamp((int)Math.Ceiling(p * durations.Count) - 1, 0, durations.Count - 1)];
+            double Percentile(double p) => ServerMetrics.Percentile(durations, p);
             var (median, p99) = (Percentile(0.5), Percentile(0.99));
             double Delta(string name) => metricsAtEnd.GetValueOrDefault(name) - metricsAtStart.GetValueOrDefault(name);
             var gcPause = Delta("dotnet_gc_pause_time_seconds_total");
@@ -193,28 +193,4 @@ internal static class Soak
     }
 
     private static void Row(string figure, string value, string target) => Console.WriteLine($"| {figure} | {value} | {target} |");
-
-    /// <summary>/metrics in Prometheus text: each metric's value, summed over its labels.</summary>
-    private static async Task<Dictionary<string, double>> ScrapeAsync(HttpClient http)
-    {
-        var values = new Dictionary<string, double>(StringComparer.Ordinal);
-        foreach (var line in (await http.GetStringAsync(new Uri("/metrics", UriKind.Relative))).Split('\n'))
-        {
-            if (line.Length == 0 || line[0] == '#')
-            {
-                continue;
-            }
-
-            var nameEnd = line.IndexOfAny(['{', ' ']);
-            var valueStart = line.LastIndexOf('}') is var brace and >= 0 ? brace + 1 : nameEnd;
-            var parts = line[valueStart..].Trim().Split(' ');
-            if (nameEnd > 0 && double.TryParse(parts[0], NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
-            {
-                var name = line[..nameEnd];
-                values[name] = values.GetValueOrDefault(name) + value;
-            }
-        }
-
-        return values;
-    }
 }
