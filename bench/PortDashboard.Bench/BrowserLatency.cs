@@ -164,6 +164,17 @@ internal sealed class AppProcess : IAsyncDisposable
 
     public static AppProcess Start(string appDll, int port, TimeSpan pollInterval, IEnumerable<KeyValuePair<string, string>>? environment = null)
     {
+        // Another app on the port would answer /healthz in this one's place (the machine is shared): refuse instead.
+        try
+        {
+            using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+            probe.Start();
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            throw new ArgumentException($"port {port} on 127.0.0.1 is taken ({e.SocketErrorCode}): pass --port with a free one");
+        }
+
         var start = new ProcessStartInfo("dotnet", [appDll, "--urls", $"http://127.0.0.1:{port}"])
         {
             WorkingDirectory = Path.GetDirectoryName(appDll)!,

@@ -27,7 +27,7 @@ internal static class HubChurn
         var seconds = args.Int("seconds", 60);
         var rate = args.Double("rate", 20);
         var warmup = TimeSpan.FromSeconds(args.Int("warmup", 10));
-        var port = args.Int("port", 5195);
+        var port = args.Int("port", 5282);
         var maxStay = TimeSpan.FromMilliseconds(args.Int("max-stay-ms", 2000));
         if (seconds is < 5 or > 300 || rate is <= 0 or > 200)
         {

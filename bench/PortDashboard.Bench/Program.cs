@@ -21,9 +21,9 @@ using PortDashboard.Bench;
 //       [--history-max-rows 200000] [--port 5197]: the app held for minutes on the current table (bench/soak.sh churns
 //       it) with hub clients and chromium pages open: RSS growth, tick time, GC pauses, gaps, resyncs, history rows.
 //   PortDashboard.Bench stalled --app <PortDashboard.dll> [--counts 1,10,100] [--stall-seconds 40] [--baseline-seconds 15]
-//       [--stalled-filter F] [--receive-buffer BYTES] [--env K=V,...] [--port 5196]: hub clients in a separate process that
+//       [--stalled-filter F] [--receive-buffer BYTES] [--env K=V,...] [--port 5281]: hub clients in a separate process that
 //       subscribe and are SIGSTOPped, while a healthy client measures its deltas' delay (bench/stalled.sh churns the table).
-//   PortDashboard.Bench churn --app <PortDashboard.dll> [--seconds 60] [--rate 20] [--max-stay-ms 2000] [--port 5195]
+//   PortDashboard.Bench churn --app <PortDashboard.dll> [--seconds 60] [--rate 20] [--max-stay-ms 2000] [--port 5282]
 //       Hub connections coming and going at a fixed rate: connections/s, thread pool, RSS, gauges back at base.
 
 var command = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? args[0] : "times";

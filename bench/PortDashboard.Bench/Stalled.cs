@@ -30,7 +30,7 @@ internal static partial class Stalled
         var warmup = TimeSpan.FromSeconds(args.Int("warmup", 10));
         var baseline = TimeSpan.FromSeconds(args.Int("baseline-seconds", 15));
         var stall = TimeSpan.FromSeconds(args.Int("stall-seconds", 40));
-        var port = args.Int("port", 5196);
+        var port = args.Int("port", 5281);
         var filter = args.String("stalled-filter"); // none: the whole table, the largest messages
         var receiveBuffer = args.String("receive-buffer") is { } text ? int.Parse(text, CultureInfo.InvariantCulture) : (int?)null;
         if (counts.Any(c => c is < 1 or > 1000) || stall.TotalSeconds is < 5 or > 120 || baseline.TotalSeconds is < 5 or > 120)
