@@ -69,8 +69,8 @@ internal static partial class Stalled
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Stalled hub clients at 1 Hz polling on {sockets:N0} sockets: one healthy JSON client (whole table); stalled clients JSON, {filter ?? "whole table"}, receive buffer {(receiveBuffer is int b ? $"{b:N0} B (SO_RCVBUF)" : "the kernel's autotuning")}; {baseline.TotalSeconds:F0} s baseline, {stall.TotalSeconds:F0} s stalled each; load average {Timings.Load()}:"));
             Console.WriteLine();
-            Console.WriteLine("| stalled | healthy delay p50 / p95 | × baseline p50 / p95 | server CPU (one core) | RSS highest | backlog summed / longest, highest | sends waiting, highest | resyncs | dropped by the server | the stalled clients, resumed | gauges back at base |");
-            Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|");
+            Console.WriteLine("| stalled | healthy delay p50 / p95 | × baseline p50 / p95 | server CPU (one core) | GC pauses | RSS at SIGSTOP → highest | heap after GC at SIGSTOP → highest | backlog summed / longest, highest | sends waiting, highest | resyncs | dropped by the server | the stalled clients, resumed | gauges back at base |");
+            Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|");
             rows.ForEach(Console.WriteLine);
             Console.WriteLine();
             Console.WriteLine($"healthy client: {healthy.DeltasReceived} deltas, {healthy.Gaps - gapsBefore} gaps, {healthy.Resyncs} resyncs, {(healthy.Open ? "open at the end" : $"CLOSED: {healthy.ClosedBecause}")}");
@@ -136,10 +136,9 @@ internal static partial class Stalled
 
             // Resumed: the clients read what their buffers held and learn how the server left them; then they report.
             Signal(pid, SigCont);
-            await Task.Delay(TimeSpan.FromSeconds(5));
             process.StandardInput.Close();
             var report = new List<string>();
-            while (await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30)) is { } line)
+            while (await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60)) is { } line)
             {
                 report.Add(line);
             }
@@ -150,7 +149,7 @@ internal static partial class Stalled
             var back = recovery[^1];
             var atBase = back.HubConnections <= base0.HubConnections && back.Subscribers <= base0.Subscribers && back.Backlog <= base0.Backlog && back.SendsWaiting <= base0.SendsWaiting;
             var backText = atBase
-                ? string.Create(CultureInfo.InvariantCulture, $"yes, {(back.At - resumedAt).TotalSeconds:F0} s after the report (hub connections {back.HubConnections:F0}, subscribers {back.Subscribers:F0}, backlog {back.Backlog:F0}, RSS {back.RssKb / 1024.0:F0} MB)")
+                ? string.Create(CultureInfo.InvariantCulture, $"yes, {(back.At - resumedAt).TotalSeconds:F0} s after the report (hub connections {back.HubConnections:F0}, subscribers {back.Subscribers:F0}, backlog {back.Backlog:F0}; RSS {back.RssKb / 1024.0:F0} MB, heap after GC {back.HeapBytes / 1048576:F0} MB)")
                 : string.Create(CultureInfo.InvariantCulture, $"NO after {Recovery.TotalSeconds:F0} s: hub connections {back.HubConnections:F0}, subscribers {back.Subscribers:F0}, backlog {back.Backlog:F0}, sends waiting {back.SendsWaiting:F0} (base {base0.HubConnections:F0}, {base0.Subscribers:F0}, {base0.Backlog:F0}, {base0.SendsWaiting:F0})");
             var summary = report.FirstOrDefault(l => l.StartsWith("report ", StringComparison.Ordinal))?["report ".Length..] ?? "no report";
             var notes = report.Where(l => l.StartsWith("closed ", StringComparison.Ordinal)).Select(l => $"{count} stalled: {l}").ToList();
@@ -177,7 +176,7 @@ internal static partial class Stalled
         double P(List<double> sorted, double p) => ServerMetrics.Percentile(sorted, p);
         var (p50, p95) = (P(delays, 0.5), P(delays, 0.95));
         return string.Create(CultureInfo.InvariantCulture,
-            $"| {count} | {p50:F0} / {p95:F0} ms ({delays.Count} deltas) | {p50 / P(baseline, 0.5):F2} / {p95 / P(baseline, 0.95):F2} | {cpu * 100:F0}% | {samples.Max(s => s.RssKb) / 1024.0:F0} MB | {samples.Max(s => s.Backlog):F0} / {samples.Max(s => s.BacklogLongest):F0} | {samples.Max(s => s.SendsWaiting):F0} | {resyncs} | {dropped} | {resumed} | {back} |");
+            $"| {count} | {p50:F0} / {p95:F0} ms ({delays.Count} deltas) | {p50 / P(baseline, 0.5):F2} / {p95 / P(baseline, 0.95):F2} | {cpu * 100:F0}% | {(samples[^1].GcPauseSeconds - samples[0].GcPauseSeconds) * 1000:F0} ms | {samples[0].RssKb / 1024.0:F0} → {samples.Max(s => s.RssKb) / 1024.0:F0} MB | {samples[0].HeapBytes / 1048576:F0} → {samples.Max(s => s.HeapBytes) / 1048576:F0} MB | {samples.Max(s => s.Backlog):F0} / {samples.Max(s => s.BacklogLongest):F0} | {samples.Max(s => s.SendsWaiting):F0} | {resyncs} | {dropped} | {resumed} | {back} |");
     }
 
     /// <summary>Samples RSS and the gauges every second for <paramref name="duration"/> or until <paramref name="done"/>; the app's CPU share over it.</summary>
@@ -196,7 +195,9 @@ internal static partial class Stalled
                 metrics.GetValueOrDefault("portdashboard_subscribers_backlog"),
                 metrics.GetValueOrDefault("portdashboard_subscribers_backlog_longest"),
                 metrics.GetValueOrDefault("portdashboard_hub_sends_waiting"),
-                metrics.GetValueOrDefault("portdashboard_subscribers_resynced_total"));
+                metrics.GetValueOrDefault("portdashboard_subscribers_resynced_total"),
+                metrics.GetValueOrDefault("dotnet_gc_last_collection_heap_size_bytes"),
+                metrics.GetValueOrDefault("dotnet_gc_pause_time_seconds_total"));
             samples.Add(sample);
             if (done(sample) || clock.Elapsed >= duration)
             {
@@ -242,9 +243,17 @@ internal static partial class Stalled
             }
 
             Console.WriteLine($"ready {count} pid {Environment.ProcessId}");
-            await Console.In.ReadToEndAsync(); // until the parent closes stdin
+            await Console.In.ReadToEndAsync(); // until the parent closes stdin (after SIGCONT)
+
+            // Resumed: the clients read what their buffers held before they see how the server left them.
+            var drain = Stopwatch.StartNew();
+            while (clients.Any(c => c.Open) && drain.Elapsed < TimeSpan.FromSeconds(args.Int("drain-seconds", 30)))
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(200));
+            }
+
             var open = clients.Count(c => c.Open);
-            Console.WriteLine($"report {open} of {count} open, {count - open} closed; {clients.Sum(c => c.Resyncs)} resyncs, {clients.Sum(c => c.Gaps)} gaps seen");
+            Console.WriteLine($"report {open} of {count} open, {count - open} closed {drain.Elapsed.TotalSeconds:F0} s after SIGCONT; {clients.Sum(c => c.Resyncs)} resyncs, {clients.Sum(c => c.Gaps)} gaps seen");
             foreach (var reason in clients.Where(c => !c.Open).GroupBy(c => c.ClosedBecause ?? "no reason received"))
             {
                 Console.WriteLine($"closed {reason.Count()} × {reason.Key}");
@@ -261,5 +270,5 @@ internal static partial class Stalled
         }
     }
 
-    private sealed record Sample(DateTimeOffset At, long RssKb, double HubConnections, double Subscribers, double Backlog, double BacklogLongest, double SendsWaiting, double Resyncs);
+    private sealed record Sample(DateTimeOffset At, long RssKb, double HubConnections, double Subscribers, double Backlog, double BacklogLongest, double SendsWaiting, double Resyncs, double HeapBytes, double GcPauseSeconds);
 }
