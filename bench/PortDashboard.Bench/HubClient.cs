@@ -156,7 +156,7 @@ internal sealed class HubClient : IAsyncDisposable
         {
             await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
         }
-        catch (Exception e) when (e is WebSocketException or InvalidOperationException or ObjectDisposedException)
+        catch (Exception e) when (e is WebSocketException or InvalidOperationException or ObjectDisposedException or OperationCanceledException)
         {
             // the server went first, or the connection was aborted
         }

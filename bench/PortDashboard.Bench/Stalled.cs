@@ -56,7 +56,7 @@ internal static partial class Stalled
             var (baseSamples, baseCpu) = await SampleAsync(server, http, baseline, _ => false);
             var base0 = baseSamples[^1];
             var baselineDelays = healthy.DelaysBetween(baseSamples[0].At, base0.At);
-            var rows = new List<string> { Row(0, baselineDelays, baselineDelays, baseCpu, baseSamples, "-", "-", "-", "-") };
+            var rows = new List<string> { Row("0", baselineDelays, baselineDelays, baseCpu, baseSamples, "-", "-", "-", "-") };
             var notes = new List<string>();
             var gapsBefore = healthy.Gaps;
             foreach (var count in counts)
@@ -122,7 +122,11 @@ internal static partial class Stalled
                 throw new InvalidOperationException($"the stall-clients process did not get ready: {ready ?? "(ended)"} {await stderr}");
             }
 
-            pid = int.Parse(ready.Split(' ')[^1], CultureInfo.InvariantCulture);
+            // "ready K failed F pid P": K clients subscribed and got their first Snapshot.
+            var words = ready.Split(' ');
+            pid = int.Parse(words[^1], CultureInfo.InvariantCulture);
+            var startFailures = int.Parse(words[3], CultureInfo.InvariantCulture);
+            count = int.Parse(words[1], CultureInfo.InvariantCulture);
             var subscribed = await ServerMetrics.ScrapeAsync(http);
             Signal(pid, SigStop);
             var stoppedAt = DateTimeOffset.UtcNow;
@@ -153,7 +157,13 @@ internal static partial class Stalled
                 : string.Create(CultureInfo.InvariantCulture, $"NO after {Recovery.TotalSeconds:F0} s: hub connections {back.HubConnections:F0}, subscribers {back.Subscribers:F0}, backlog {back.Backlog:F0}, sends waiting {back.SendsWaiting:F0} (base {base0.HubConnections:F0}, {base0.Subscribers:F0}, {base0.Backlog:F0}, {base0.SendsWaiting:F0})");
             var summary = report.FirstOrDefault(l => l.StartsWith("report ", StringComparison.Ordinal))?["report ".Length..] ?? "no report";
             var notes = report.Where(l => l.StartsWith("closed ", StringComparison.Ordinal)).Select(l => $"{count} stalled: {l}").ToList();
-            return (Row(count, delays, baselineDelays, cpu, samples, $"{resyncs:F0}", droppedText, summary, backText), notes);
+            if (await Task.WhenAny(stderr, Task.Delay(TimeSpan.FromSeconds(10))) == stderr)
+            {
+                notes.AddRange((await stderr).Split('\n').Where(l => l.StartsWith("stall-clients:", StringComparison.Ordinal)));
+            }
+
+            var label = startFailures == 0 ? $"{count}" : $"{count} (+{startFailures} that did not start)";
+            return (Row(label, delays, baselineDelays, cpu, samples, $"{resyncs:F0}", droppedText, summary, backText), notes);
         }
         finally
         {
@@ -171,7 +181,7 @@ internal static partial class Stalled
         }
     }
 
-    private static string Row(int count, List<double> delays, List<double> baseline, double cpu, List<Sample> samples, string resyncs, string dropped, string resumed, string back)
+    private static string Row(string count, List<double> delays, List<double> baseline, double cpu, List<Sample> samples, string resyncs, string dropped, string resumed, string back)
     {
         double P(List<double> sorted, double p) => ServerMetrics.Percentile(sorted, p);
         var (p50, p95) = (P(delays, 0.5), P(delays, 0.95));
@@ -232,17 +242,47 @@ internal static partial class Stalled
         var filter = args.String("filter");
         var receiveBuffer = args.String("receive-buffer") is { } text ? int.Parse(text, CultureInfo.InvariantCulture) : (int?)null;
         var clients = new List<HubClient>();
+        var failed = new List<string>();
         try
         {
             for (var i = 0; i < count; i += 10)
             {
-                var batch = await Task.WhenAll(Enumerable.Range(i, Math.Min(10, count - i)).Select(n =>
-                    HubClient.ConnectAsync(hub, $"stalled {n}", messagePack: false, filter, receiveBuffer)));
-                clients.AddRange(batch);
-                await Task.WhenAll(batch.Select(c => c.FirstSnapshot)).WaitAsync(TimeSpan.FromSeconds(120));
+                await Task.WhenAll(Enumerable.Range(i, Math.Min(10, count - i)).Select(async n =>
+                {
+                    try
+                    {
+                        var client = await HubClient.ConnectAsync(hub, $"stalled {n}", messagePack: false, filter, receiveBuffer);
+                        lock (clients)
+                        {
+                            clients.Add(client);
+                        }
+
+                        await client.FirstSnapshot.WaitAsync(TimeSpan.FromSeconds(120));
+                    }
+                    catch (Exception e) when (e is not OutOfMemoryException)
+                    {
+                        lock (failed)
+                        {
+                            failed.Add($"{e.GetType().Name}: {e.Message}");
+                        }
+                    }
+                }));
             }
 
-            Console.WriteLine($"ready {count} pid {Environment.ProcessId}");
+            // Those that failed to start are reported, not stalled: the parent counts the stalled ones from "ready".
+            foreach (var reason in failed.GroupBy(f => f))
+            {
+                Console.Error.WriteLine($"stall-clients: {reason.Count()} of {count} did not start: {reason.Key}");
+            }
+
+            foreach (var client in clients.Where(c => !c.FirstSnapshot.IsCompletedSuccessfully).ToList())
+            {
+                await client.DisposeAsync();
+                clients.Remove(client);
+            }
+
+            count = clients.Count;
+            Console.WriteLine($"ready {count} failed {failed.Count} pid {Environment.ProcessId}");
             await Console.In.ReadToEndAsync(); // until the parent closes stdin (after SIGCONT)
 
             // Resumed: the clients read what their buffers held before they see how the server left them.
