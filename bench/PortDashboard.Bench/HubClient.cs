@@ -51,6 +51,24 @@ internal sealed class HubClient : IAsyncDisposable
     /// <summary>Why the connection ended, when it did: the hub's Close message, the WebSocket close, or the error.</summary>
     public string? ClosedBecause { get; private set; }
 
+    /// <summary>When the connection ended without this side closing it; null while open or closed by <see cref="DisposeAsync"/>.</summary>
+    public DateTimeOffset? ClosedAt { get; private set; }
+
+    /// <summary>
+    /// What <see cref="ClosedBecause"/> means, from what the stalled-client bench showed (docs/benchmarks.md, "Stalled hub
+    /// clients"): the server's only way of closing a subscribed hub connection here is its client timeout.
+    /// </summary>
+    public string? CloseKind => ClosedBecause switch
+    {
+        null => null,
+        var r when r.Contains("ClientTimeoutInterval", StringComparison.Ordinal) =>
+            "the server's client timeout: it had no message or ping from this client for 30 s (ClientTimeoutInterval), and its Close reached the client",
+        var r when r.Contains("without completing the close handshake", StringComparison.Ordinal) =>
+            "dropped by the server without a Close: its client timeout (no ping for 30 s) while its writes to this client were stuck behind full buffers, or the app went away",
+        var r when r.StartsWith("the bench client failed", StringComparison.Ordinal) => "a bench bug: this client could not read a message",
+        _ => "other",
+    };
+
     /// <summary>Completes when the first <c>Snapshot</c> has arrived (the subscription is live).</summary>
     public Task FirstSnapshot => _firstSnapshot.Task;
 
@@ -252,6 +270,11 @@ internal sealed class HubClient : IAsyncDisposable
         }
         finally
         {
+            if (!_stop.IsCancellationRequested)
+            {
+                ClosedAt = DateTimeOffset.UtcNow;
+            }
+
             _firstSnapshot.TrySetException(new InvalidOperationException($"{Name}: the connection ended before the first Snapshot ({ClosedBecause ?? "stopped"})"));
         }
     }

@@ -79,6 +79,7 @@ internal static class Soak
 
             Console.Error.WriteLine($"soak: {hubClients} hub clients and {pages} pages open on {socketsAtStart} sockets; {warmup.TotalSeconds:F0} s warm-up, then {duration.TotalMinutes:F1} min");
             var clock = Stopwatch.StartNew();
+            var runStart = DateTimeOffset.UtcNow;
             var ticks = new Dictionary<string, double>(StringComparer.Ordinal); // takenAt → duration (ms), after the warm-up
             var rss = new List<(double Seconds, long Kb)>();
             var apiFailures = 0;
@@ -162,9 +163,12 @@ internal static class Soak
             Row("history rows at the end / bound (MaxRows)", $"{historyRows:N0} / {maxRows:N0}", $"≤ bound ({(historyRows <= maxRows ? "met" : "missed")})");
             Row("sockets recorded in the history during the window", $"{Delta("portdashboard_history_sockets_recorded_total"):N0}", "");
             Row("/api/snapshot polls that failed", $"{apiFailures}", "");
+            // Why a client closed (the one of the first full run said nothing): when, what the server sent, and what that means.
             foreach (var client in clients.Where(c => !c.Open))
             {
-                Console.WriteLine($"closed before the end: {client.Name}: {client.ClosedBecause ?? "no reason received"}");
+                var at = client.ClosedAt is { } closedAt ? (closedAt - runStart).TotalSeconds : double.NaN;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"closed before the end: {client.Name}, {at:F0} s into the run ({(at < warmup.TotalSeconds ? "warm-up" : "measured window")}), after {client.DeltasReceived:N0} deltas: {client.ClosedBecause ?? "no reason received"} → {client.CloseKind ?? "unknown"}"));
             }
 
             return gaps == 0 && healthy.Count == clients.Count && pagesAlive == openPages.Count ? 0 : 1;
