@@ -41,7 +41,7 @@ internal static class HubChurn
         try
         {
             var baseUri = new Uri($"http://127.0.0.1:{port}");
-            using var http = new HttpClient { BaseAddress = baseUri, Timeout = TimeSpan.FromSeconds(30) };
+            using var http = new HttpClient { BaseAddress = baseUri, Timeout = TimeSpan.FromSeconds(15) };
             await server.WaitHealthyAsync(baseUri, TimeSpan.FromSeconds(120));
             var hub = new Uri($"ws://127.0.0.1:{port}{SocketsHub.Path}");
             staying = await HubClient.ConnectAsync(hub, "staying JSON, whole table", messagePack: false, null);
@@ -59,6 +59,7 @@ internal static class HubChurn
             var running = new List<Task>();
             var samples = new List<(double Threads, double Queue, double OpenConnections, double ScrapeMs, long RssKb)>();
             var started = 0;
+            var scrapeFailures = 0;
             var gapsBefore = staying.Gaps;
             var churnStart = DateTimeOffset.UtcNow;
             var (cpuBefore, clock) = (ServerLoad.CpuSeconds(server.Id), Stopwatch.StartNew());
@@ -84,6 +85,12 @@ internal static class HubChurn
 
             var churnSeconds = clock.Elapsed.TotalSeconds;
             await Task.WhenAll(running);
+            var scrapes = samples.Count + scrapeFailures;
+            if (samples.Count == 0)
+            {
+                samples.Add((double.NaN, double.NaN, double.NaN, double.NaN, 0)); // every scrape failed: the figures say NaN
+            }
+
             var cpu = (ServerLoad.CpuSeconds(server.Id) - cpuBefore) / clock.Elapsed.TotalSeconds;
             var churnEnd = DateTimeOffset.UtcNow;
             var churnDelays = staying.DelaysBetween(churnStart, churnEnd);
@@ -121,7 +128,7 @@ internal static class HubChurn
             Row("thread pool threads: base → highest → end", $"{before.GetValueOrDefault("dotnet_thread_pool_thread_count"):F0} → {samples.Max(s => s.Threads):F0} → {after.GetValueOrDefault("dotnet_thread_pool_thread_count"):F0}");
             Row("thread pool queue length: mean / highest (sampled each second)", $"{samples.Average(s => s.Queue):F1} / {samples.Max(s => s.Queue):F0}");
             Row("thread pool work items completed", $"{workItems:N0} ({workItems / clock.Elapsed.TotalSeconds:N0}/s)");
-            Row("/metrics answered in p50 / max (a starved pool would show here)", $"{P(scrapeMs, 0.5):F0} / {P(scrapeMs, 1):F0} ms");
+            Row("/metrics answered in p50 / max (a starved pool would show here)", $"{P(scrapeMs, 0.5):F0} / {P(scrapeMs, 1):F0} ms; {scrapeFailures} of {scrapes} not within {http.Timeout.TotalSeconds:F0} s");
             Row("server CPU, share of one core", $"{cpu * 100:F0}%");
             Row("RSS before → highest → after", $"{rssBefore / 1024.0:F0} → {samples.Max(s => s.RssKb) / 1024.0:F0} → {rssAfter / 1024.0:F0} MB");
             Row("staying client: delay p50 / p95, before → during", $"{P(baselineDelays, 0.5):F0} / {P(baselineDelays, 0.95):F0} → {P(churnDelays, 0.5):F0} / {P(churnDelays, 0.95):F0} ms");
@@ -134,7 +141,17 @@ internal static class HubChurn
             async Task SampleAsync()
             {
                 var watch = Stopwatch.StartNew();
-                var metrics = await ServerMetrics.ScrapeAsync(http);
+                Dictionary<string, double> metrics;
+                try
+                {
+                    metrics = await ServerMetrics.ScrapeAsync(http);
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+                {
+                    Interlocked.Increment(ref scrapeFailures); // a figure of its own: the app did not answer in time
+                    return;
+                }
+
                 var sample = (metrics.GetValueOrDefault("dotnet_thread_pool_thread_count"), metrics.GetValueOrDefault("dotnet_thread_pool_queue_length"),
                     metrics.GetValueOrDefault("portdashboard_hub_connections"), watch.Elapsed.TotalMilliseconds, ServerLoad.StatusKb(server.Id, "VmRSS:"));
                 lock (samples)
