@@ -48,7 +48,7 @@ internal static class HubChurn
             await staying.FirstSnapshot.WaitAsync(TimeSpan.FromSeconds(60));
             await Task.Delay(warmup);
 
-            var before = await ServerMetrics.ScrapeAsync(http);
+            var before = await ServerMetrics.ScrapeWithinAsync(http, TimeSpan.FromSeconds(60));
             var rssBefore = ServerLoad.StatusKb(server.Id, "VmRSS:");
             var baselineDelays = staying.DelaysBetween(DateTimeOffset.UtcNow - warmup, DateTimeOffset.UtcNow);
             var sockets = Timings.SocketCount();
@@ -101,7 +101,7 @@ internal static class HubChurn
             bool AtBase(Dictionary<string, double> m) =>
                 m.GetValueOrDefault("portdashboard_hub_connections") <= before.GetValueOrDefault("portdashboard_hub_connections")
                 && m.GetValueOrDefault("portdashboard_subscribers") <= before.GetValueOrDefault("portdashboard_subscribers");
-            while (!AtBase(after = await ServerMetrics.ScrapeAsync(http)) && recovery.Elapsed < Recovery)
+            while (!AtBase(after = await ServerMetrics.ScrapeWithinAsync(http, TimeSpan.FromSeconds(60))) && recovery.Elapsed < Recovery)
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(500));
             }

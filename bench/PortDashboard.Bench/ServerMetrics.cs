@@ -29,6 +29,26 @@ internal static class ServerMetrics
         return values;
     }
 
+    /// <summary>
+    /// <see cref="ScrapeAsync"/>, tried again until it answers or <paramref name="deadline"/> passes (a loaded machine
+    /// can hold one request past the client's timeout); the last failure is thrown then.
+    /// </summary>
+    public static async Task<Dictionary<string, double>> ScrapeWithinAsync(HttpClient http, TimeSpan deadline)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                return await ScrapeAsync(http);
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && clock.Elapsed < deadline)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(500));
+            }
+        }
+    }
+
     /// <summary>The p-th value (0..1) of a sorted list, nearest rank; NaN when empty.</summary>
     public static double Percentile(IReadOnlyList<double> sorted, double p) =>
         sorted.Count == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Count) - 1, 0, sorted.Count - 1)];

@@ -127,7 +127,7 @@ internal static partial class Stalled
             pid = int.Parse(words[^1], CultureInfo.InvariantCulture);
             var startFailures = int.Parse(words[3], CultureInfo.InvariantCulture);
             count = int.Parse(words[1], CultureInfo.InvariantCulture);
-            var subscribed = await ServerMetrics.ScrapeAsync(http);
+            var subscribed = await ServerMetrics.ScrapeWithinAsync(http, TimeSpan.FromSeconds(60));
             Signal(pid, SigStop);
             var stoppedAt = DateTimeOffset.UtcNow;
             var (samples, cpu) = await SampleAsync(server, http, stall, _ => false);
@@ -196,7 +196,7 @@ internal static partial class Stalled
         var (cpuBefore, clock) = (ServerLoad.CpuSeconds(server.Id), Stopwatch.StartNew());
         while (true)
         {
-            var metrics = await ServerMetrics.ScrapeAsync(http);
+            var metrics = await ServerMetrics.ScrapeWithinAsync(http, TimeSpan.FromSeconds(60));
             var sample = new Sample(
                 DateTimeOffset.UtcNow,
                 ServerLoad.StatusKb(server.Id, "VmRSS:"),
