@@ -125,7 +125,7 @@ internal static class HubChurn
             Row("failed", failures.IsEmpty ? "0" : string.Join("; ", failures.Select(f => $"{f.Value} × {f.Key}")));
             Row("connect → first Snapshot p50 / p95 / max", $"{P(connectMs, 0.5):F0} / {P(connectMs, 0.95):F0} / {P(connectMs, 1):F0} ms");
             Row("hub connections open at once, highest (the app's gauge)", $"{samples.Max(s => s.OpenConnections):F0}");
-            Row("thread pool threads: base → highest → end", $"{before.GetValueOrDefault("dotnet_thread_pool_thread_count"):F0} → {samples.Max(s => s.Threads):F0} → {after.GetValueOrDefault("dotnet_thread_pool_thread_count"):F0}");
+            Row("thread pool threads: base → highest → end", $"{before.GetValueOrDefault("dotnet_thread_pool_thread_count_total"):F0} → {samples.Max(s => s.Threads):F0} → {after.GetValueOrDefault("dotnet_thread_pool_thread_count_total"):F0}");
             Row("thread pool queue length: mean / highest (sampled each second)", $"{samples.Average(s => s.Queue):F1} / {samples.Max(s => s.Queue):F0}");
             Row("thread pool work items completed", $"{workItems:N0} ({workItems / clock.Elapsed.TotalSeconds:N0}/s)");
             Row("/metrics answered in p50 / max (a starved pool would show here)", $"{P(scrapeMs, 0.5):F0} / {P(scrapeMs, 1):F0} ms; {scrapeFailures} of {scrapes} not within {http.Timeout.TotalSeconds:F0} s");
@@ -152,7 +152,7 @@ internal static class HubChurn
                     return;
                 }
 
-                var sample = (metrics.GetValueOrDefault("dotnet_thread_pool_thread_count"), metrics.GetValueOrDefault("dotnet_thread_pool_queue_length"),
+                var sample = (metrics.GetValueOrDefault("dotnet_thread_pool_thread_count_total"), metrics.GetValueOrDefault("dotnet_thread_pool_queue_length_total"),
                     metrics.GetValueOrDefault("portdashboard_hub_connections"), watch.Elapsed.TotalMilliseconds, ServerLoad.StatusKb(server.Id, "VmRSS:"));
                 lock (samples)
                 {
@@ -169,7 +169,8 @@ internal static class HubChurn
                 try
                 {
                     var watch = Stopwatch.StartNew();
-                    client = await HubClient.ConnectAsync(hub, $"churn {n}", messagePack, filter).WaitAsync(TimeSpan.FromSeconds(30));
+                    using var giveUp = new CancellationTokenSource(TimeSpan.FromSeconds(30)); // a connect given up leaves nothing open
+                    client = await HubClient.ConnectAsync(hub, $"churn {n}", messagePack, filter, cancellationToken: giveUp.Token);
                     if (way == 2)
                     {
                         await client.DisposeAsync(); // leaves right after Subscribe: maybe before the hub has subscribed it
@@ -192,7 +193,8 @@ internal static class HubChurn
                 }
                 catch (Exception e) when (e is not OutOfMemoryException)
                 {
-                    failures.AddOrUpdate($"{e.GetType().Name}: {e.Message}", 1, (_, c) => c + 1);
+                    var reason = System.Text.RegularExpressions.Regex.Replace(e.Message, @"^churn \d+: ", "");
+                    failures.AddOrUpdate($"{e.GetType().Name}: {reason}", 1, (_, c) => c + 1);
                 }
                 finally
                 {

@@ -78,9 +78,28 @@ internal sealed class HubClient : IAsyncDisposable
     /// SO_RCVBUF of the client's socket, set before connecting (which turns the kernel's receive autotuning off for it);
     /// null keeps the kernel's default.
     /// </param>
-    public static async Task<HubClient> ConnectAsync(Uri hub, string name, bool messagePack, string? filter, int? receiveBufferBytes = null)
+    /// <param name="cancellationToken">Gives up connecting: the socket is aborted, so no connection is left behind.</param>
+    public static async Task<HubClient> ConnectAsync(Uri hub, string name, bool messagePack, string? filter, int? receiveBufferBytes = null, CancellationToken cancellationToken = default)
     {
         var client = new HubClient(name, messagePack);
+        try
+        {
+            await client.StartAsync(hub, filter, receiveBufferBytes, cancellationToken);
+            return client;
+        }
+        catch
+        {
+            client._socket.Abort();
+            await client.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task StartAsync(Uri hub, string? filter, int? receiveBufferBytes, CancellationToken cancellationToken)
+    {
+        var client = this;
+        var name = Name;
+        var messagePack = _messagePack;
         if (receiveBufferBytes is int bytes)
         {
             var handler = new SocketsHttpHandler
@@ -101,25 +120,24 @@ internal sealed class HubClient : IAsyncDisposable
                 },
             };
             client._invoker = new HttpMessageInvoker(handler, disposeHandler: true); // kept: it owns the connection's handler
-            await client._socket.ConnectAsync(hub, client._invoker, CancellationToken.None);
+            await client._socket.ConnectAsync(hub, client._invoker, cancellationToken);
         }
         else
         {
-            await client._socket.ConnectAsync(hub, CancellationToken.None);
+            await client._socket.ConnectAsync(hub, cancellationToken);
         }
 
         var handshake = Encoding.UTF8.GetBytes($"{{\"protocol\":\"{(messagePack ? "messagepack" : "json")}\",\"version\":1}}\u001e");
-        await client._socket.SendAsync(handshake, messagePack ? WebSocketMessageType.Binary : WebSocketMessageType.Text, true, CancellationToken.None);
-        var answer = Encoding.UTF8.GetString(await client.ReceiveMessageAsync(CancellationToken.None));
+        await client._socket.SendAsync(handshake, messagePack ? WebSocketMessageType.Binary : WebSocketMessageType.Text, true, cancellationToken);
+        var answer = Encoding.UTF8.GetString(await client.ReceiveMessageAsync(cancellationToken));
         if (!answer.StartsWith("{}", StringComparison.Ordinal))
         {
             throw new InvalidOperationException($"{name}: the hub refused the handshake: {answer.TrimEnd('\u001e')}");
         }
 
         await client.SendAsync(client.Invocation("Subscribe", filter));
-        client._receiving = Task.Run(client.ReceiveLoopAsync);
-        client._pinging = Task.Run(client.PingLoopAsync);
-        return client;
+        client._receiving = Task.Run(client.ReceiveLoopAsync, CancellationToken.None);
+        client._pinging = Task.Run(client.PingLoopAsync, CancellationToken.None);
     }
 
     public void ResetCounts()
