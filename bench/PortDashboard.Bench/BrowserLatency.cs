@@ -164,6 +164,17 @@ internal sealed class AppProcess : IAsyncDisposable
 
     public static AppProcess Start(string appDll, int port, TimeSpan pollInterval, IEnumerable<KeyValuePair<string, string>>? environment = null)
     {
+        // Another app on the port would answer /healthz in this one's place (the machine is shared): refuse instead.
+        try
+        {
+            using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+            probe.Start();
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            throw new ArgumentException($"port {port} on 127.0.0.1 is taken ({e.SocketErrorCode}): pass --port with a free one");
+        }
+
         var start = new ProcessStartInfo("dotnet", [appDll, "--urls", $"http://127.0.0.1:{port}"])
         {
             WorkingDirectory = Path.GetDirectoryName(appDll)!,
@@ -185,6 +196,24 @@ internal sealed class AppProcess : IAsyncDisposable
         app._process.BeginOutputReadLine();
         app._process.BeginErrorReadLine();
         return app;
+    }
+
+    /// <summary><c>--env K=V,K=V</c>: settings for the app's environment (configuration keys with <c>__</c>).</summary>
+    public static List<KeyValuePair<string, string>> ParseEnvironment(string? settings)
+    {
+        var environment = new List<KeyValuePair<string, string>>();
+        foreach (var setting in (settings ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var at = setting.IndexOf('=', StringComparison.Ordinal);
+            if (at <= 0)
+            {
+                throw new ArgumentException($"--env takes K=V,K=V; '{setting}' has no '='");
+            }
+
+            environment.Add(new(setting[..at], setting[(at + 1)..]));
+        }
+
+        return environment;
     }
 
     private void Keep(string? line)

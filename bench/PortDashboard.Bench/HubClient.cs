@@ -19,9 +19,12 @@ internal sealed class HubClient : IAsyncDisposable
     private readonly ClientWebSocket _socket = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly List<(long Bytes, int Changes)> _deltas = [];
+    private readonly List<(DateTimeOffset ReceivedAt, double DelayMs)> _delays = [];
+    private readonly TaskCompletionSource _firstSnapshot = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly bool _messagePack;
     private Task _receiving = Task.CompletedTask;
     private Task _pinging = Task.CompletedTask;
+    private HttpMessageInvoker? _invoker;
 
     private HubClient(string name, bool messagePack)
     {
@@ -48,24 +51,93 @@ internal sealed class HubClient : IAsyncDisposable
     /// <summary>Why the connection ended, when it did: the hub's Close message, the WebSocket close, or the error.</summary>
     public string? ClosedBecause { get; private set; }
 
+    /// <summary>When the connection ended without this side closing it; null while open or closed by <see cref="DisposeAsync"/>.</summary>
+    public DateTimeOffset? ClosedAt { get; private set; }
+
+    /// <summary>
+    /// What <see cref="ClosedBecause"/> means, from what the stalled-client bench showed (docs/benchmarks.md, "Stalled hub
+    /// clients"): the server's only way of closing a subscribed hub connection here is its client timeout.
+    /// </summary>
+    public string? CloseKind => ClosedBecause switch
+    {
+        null => null,
+        var r when r.Contains("ClientTimeoutInterval", StringComparison.Ordinal) =>
+            "the server's client timeout: it had no message or ping from this client for 30 s (ClientTimeoutInterval), and its Close reached the client",
+        var r when r.Contains("without completing the close handshake", StringComparison.Ordinal) =>
+            "dropped by the server without a Close: its client timeout (no ping for 30 s) while its writes to this client were stuck behind full buffers, or the app went away",
+        var r when r.StartsWith("the bench client failed", StringComparison.Ordinal) => "a bench bug: this client could not read a message",
+        _ => "other",
+    };
+
+    /// <summary>Completes when the first <c>Snapshot</c> has arrived (the subscription is live).</summary>
+    public Task FirstSnapshot => _firstSnapshot.Task;
+
     private long _nextSequence = -1;
 
-    public static async Task<HubClient> ConnectAsync(Uri hub, string name, bool messagePack, string? filter)
+    /// <param name="receiveBufferBytes">
+    /// SO_RCVBUF of the client's socket, set before connecting (which turns the kernel's receive autotuning off for it);
+    /// null keeps the kernel's default.
+    /// </param>
+    /// <param name="cancellationToken">Gives up connecting: the socket is aborted, so no connection is left behind.</param>
+    public static async Task<HubClient> ConnectAsync(Uri hub, string name, bool messagePack, string? filter, int? receiveBufferBytes = null, CancellationToken cancellationToken = default)
     {
         var client = new HubClient(name, messagePack);
-        await client._socket.ConnectAsync(hub, CancellationToken.None);
+        try
+        {
+            await client.StartAsync(hub, filter, receiveBufferBytes, cancellationToken);
+            return client;
+        }
+        catch
+        {
+            client._socket.Abort();
+            await client.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task StartAsync(Uri hub, string? filter, int? receiveBufferBytes, CancellationToken cancellationToken)
+    {
+        var client = this;
+        var name = Name;
+        var messagePack = _messagePack;
+        if (receiveBufferBytes is int bytes)
+        {
+            var handler = new SocketsHttpHandler
+            {
+                ConnectCallback = async (context, cancellationToken) =>
+                {
+                    var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { ReceiveBufferSize = bytes };
+                    try
+                    {
+                        await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                        return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+                    }
+                    catch
+                    {
+                        socket.Dispose();
+                        throw;
+                    }
+                },
+            };
+            client._invoker = new HttpMessageInvoker(handler, disposeHandler: true); // kept: it owns the connection's handler
+            await client._socket.ConnectAsync(hub, client._invoker, cancellationToken);
+        }
+        else
+        {
+            await client._socket.ConnectAsync(hub, cancellationToken);
+        }
+
         var handshake = Encoding.UTF8.GetBytes($"{{\"protocol\":\"{(messagePack ? "messagepack" : "json")}\",\"version\":1}}\u001e");
-        await client._socket.SendAsync(handshake, messagePack ? WebSocketMessageType.Binary : WebSocketMessageType.Text, true, CancellationToken.None);
-        var answer = Encoding.UTF8.GetString(await client.ReceiveMessageAsync(CancellationToken.None));
+        await client._socket.SendAsync(handshake, messagePack ? WebSocketMessageType.Binary : WebSocketMessageType.Text, true, cancellationToken);
+        var answer = Encoding.UTF8.GetString(await client.ReceiveMessageAsync(cancellationToken));
         if (!answer.StartsWith("{}", StringComparison.Ordinal))
         {
             throw new InvalidOperationException($"{name}: the hub refused the handshake: {answer.TrimEnd('\u001e')}");
         }
 
         await client.SendAsync(client.Invocation("Subscribe", filter));
-        client._receiving = Task.Run(client.ReceiveLoopAsync);
-        client._pinging = Task.Run(client.PingLoopAsync);
-        return client;
+        client._receiving = Task.Run(client.ReceiveLoopAsync, CancellationToken.None);
+        client._pinging = Task.Run(client.PingLoopAsync, CancellationToken.None);
     }
 
     public void ResetCounts()
@@ -73,6 +145,18 @@ internal sealed class HubClient : IAsyncDisposable
         lock (_deltas)
         {
             _deltas.Clear();
+        }
+    }
+
+    /// <summary>
+    /// Delta delays received in [<paramref name="from"/>, <paramref name="to"/>), sorted: a delta's arrival here minus
+    /// its <c>takenAt</c> (when the server took the snapshot; same machine, same clock). Recorded for JSON clients only.
+    /// </summary>
+    public List<double> DelaysBetween(DateTimeOffset from, DateTimeOffset to)
+    {
+        lock (_delays)
+        {
+            return [.. _delays.Where(d => d.ReceivedAt >= from && d.ReceivedAt < to).Select(d => d.DelayMs).Order()];
         }
     }
 
@@ -98,6 +182,9 @@ internal sealed class HubClient : IAsyncDisposable
             $"| {Name} | {FirstMessageBytes:N0} | {deltas.Count} | {bytes[bytes.Count / 2]:N0} | {bytes[(int)Math.Min(bytes.Count - 1, Math.Ceiling(bytes.Count * 0.95) - 1)]:N0} | {bytes[^1]:N0} | {changes[changes.Count / 2]} | {perChange} |");
     }
 
+    /// <summary>Ends the connection at once, without the closing handshake (as a process that dies would).</summary>
+    public void Abort() => _socket.Abort();
+
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
@@ -105,13 +192,14 @@ internal sealed class HubClient : IAsyncDisposable
         {
             await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
         }
-        catch (WebSocketException)
+        catch (Exception e) when (e is WebSocketException or InvalidOperationException or ObjectDisposedException or OperationCanceledException)
         {
-            // the server went first
+            // the server went first, or the connection was aborted
         }
 
         await Task.WhenAll(_receiving, _pinging).ContinueWith(_ => { }, TaskScheduler.Default);
         _socket.Dispose();
+        _invoker?.Dispose();
         _stop.Dispose();
     }
 
@@ -193,6 +281,20 @@ internal sealed class HubClient : IAsyncDisposable
                 ClosedBecause ??= $"{e.GetType().Name}: {e.Message}";
             }
         }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A message this client could not read (a bench bug, not the server's): say so rather than end silently.
+            ClosedBecause ??= $"the bench client failed reading a message: {e.GetType().Name}: {e.Message}";
+        }
+        finally
+        {
+            if (!_stop.IsCancellationRequested)
+            {
+                ClosedAt = DateTimeOffset.UtcNow;
+            }
+
+            _firstSnapshot.TrySetException(new InvalidOperationException($"{Name}: the connection ended before the first Snapshot ({ClosedBecause ?? "stopped"})"));
+        }
     }
 
     /// <summary>The frame header, counted with the hub message when the WebSocket message holds only it.</summary>
@@ -201,7 +303,8 @@ internal sealed class HubClient : IAsyncDisposable
 
     private void Count(ReadOnlyMemory<byte> message, int header)
     {
-        var (target, changes, from, to) = _messagePack ? ReadMessagePack(message) : ReadJson(message);
+        var receivedAt = DateTimeOffset.UtcNow;
+        var (target, changes, from, to, takenAt) = _messagePack ? ReadMessagePack(message) : ReadJson(message);
         if (target == "Snapshot")
         {
             if (_nextSequence >= 0)
@@ -211,9 +314,18 @@ internal sealed class HubClient : IAsyncDisposable
 
             FirstMessageBytes = message.Length + header;
             _nextSequence = to + 1;
+            _firstSnapshot.TrySetResult();
         }
         else if (target == "Delta")
         {
+            if (takenAt is { } taken)
+            {
+                lock (_delays)
+                {
+                    _delays.Add((receivedAt, (receivedAt - taken).TotalMilliseconds));
+                }
+            }
+
             if (_nextSequence >= 0 && from != _nextSequence)
             {
                 Gaps++;
@@ -228,12 +340,12 @@ internal sealed class HubClient : IAsyncDisposable
         }
     }
 
-    private static (string? Target, int Changes, long From, long To) ReadJson(ReadOnlyMemory<byte> message)
+    private static (string? Target, int Changes, long From, long To, DateTimeOffset? TakenAt) ReadJson(ReadOnlyMemory<byte> message)
     {
         var span = message.Span;
         if (!span.StartsWith("{\"type\":1,"u8))
         {
-            return (null, 0, 0, 0);
+            return (null, 0, 0, 0, null);
         }
 
         if (span.StartsWith("{\"type\":1,\"target\":\"Snapshot\""u8))
@@ -247,7 +359,7 @@ internal sealed class HubClient : IAsyncDisposable
                 sequence = (sequence * 10) + (head[i] - '0');
             }
 
-            return ("Snapshot", 0, sequence, sequence);
+            return ("Snapshot", 0, sequence, sequence, null);
         }
 
         using var document = JsonDocument.Parse(message[..^1]);
@@ -255,15 +367,15 @@ internal sealed class HubClient : IAsyncDisposable
         var target = root.GetProperty("target").GetString();
         if (target != "Delta")
         {
-            return (target, 0, 0, 0);
+            return (target, 0, 0, 0, null);
         }
 
         var delta = root.GetProperty("arguments")[0];
         return (target, delta.GetProperty("added").GetArrayLength() + delta.GetProperty("removed").GetArrayLength() + delta.GetProperty("changed").GetArrayLength(),
-            delta.GetProperty("fromSequence").GetInt64(), delta.GetProperty("toSequence").GetInt64());
+            delta.GetProperty("fromSequence").GetInt64(), delta.GetProperty("toSequence").GetInt64(), delta.GetProperty("takenAt").GetDateTimeOffset());
     }
 
-    private static (string? Target, int Changes, long From, long To) ReadMessagePack(ReadOnlyMemory<byte> framed)
+    private static (string? Target, int Changes, long From, long To, DateTimeOffset? TakenAt) ReadMessagePack(ReadOnlyMemory<byte> framed)
     {
         var body = framed;
         var length = 0;
@@ -284,7 +396,7 @@ internal sealed class HubClient : IAsyncDisposable
         var count = reader.ReadArrayHeader();
         if (count < 5 || reader.ReadInt32() != 1)
         {
-            return (null, 0, 0, 0);
+            return (null, 0, 0, 0, null);
         }
 
         reader.Skip(); // headers
@@ -297,15 +409,15 @@ internal sealed class HubClient : IAsyncDisposable
             {
                 reader.ReadArrayHeader(); // SnapshotMessage: [sequence, filter, ...]
                 var sequence = reader.ReadInt64();
-                return (target, 0, sequence, sequence);
+                return (target, 0, sequence, sequence, null);
             }
 
-            return (target, 0, 0, 0);
+            return (target, 0, 0, 0, null);
         }
 
         if (target != "Delta")
         {
-            return (target, 0, 0, 0);
+            return (target, 0, 0, 0, null);
         }
 
         reader.ReadArrayHeader();
@@ -313,10 +425,10 @@ internal sealed class HubClient : IAsyncDisposable
         static int Length(object? list) => list is object[] items ? items.Length : 0;
         return delta switch
         {
-            object[] fields => (target, Length(fields[3]) + Length(fields[4]) + Length(fields[5]), Convert.ToInt64(fields[0], CultureInfo.InvariantCulture), Convert.ToInt64(fields[1], CultureInfo.InvariantCulture)),
+            object[] fields => (target, Length(fields[3]) + Length(fields[4]) + Length(fields[5]), Convert.ToInt64(fields[0], CultureInfo.InvariantCulture), Convert.ToInt64(fields[1], CultureInfo.InvariantCulture), null),
             IDictionary<object, object> map => (target, Length(map["added"]) + Length(map["removed"]) + Length(map["changed"]),
-                Convert.ToInt64(map["fromSequence"], CultureInfo.InvariantCulture), Convert.ToInt64(map["toSequence"], CultureInfo.InvariantCulture)),
-            _ => (target, 0, 0, 0),
+                Convert.ToInt64(map["fromSequence"], CultureInfo.InvariantCulture), Convert.ToInt64(map["toSequence"], CultureInfo.InvariantCulture), null),
+            _ => (target, 0, 0, 0, null),
         };
     }
 

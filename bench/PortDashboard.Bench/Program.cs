@@ -28,6 +28,11 @@ using PortDashboard.Bench;
 //       [--port 5196] [--start-batch 5] [--deadline-minutes 45] [--state DIR]: the fleet of issue 12 (bench/fleet.sh): a
 //       redis-server, N agents each in its own network and PID namespace with a churning generator, one dashboard;
 //       each agent's CPU and RSS, the dashboard's, Redis's memory, socket opened in a namespace → row in chromium.
+//   PortDashboard.Bench stalled --app <PortDashboard.dll> [--counts 1,10,100] [--stall-seconds 40] [--baseline-seconds 15]
+//       [--stalled-filter F] [--receive-buffer BYTES] [--env K=V,...] [--port 5281]: hub clients in a separate process that
+//       subscribe and are SIGSTOPped, while a healthy client measures its deltas' delay (bench/stalled.sh churns the table).
+//   PortDashboard.Bench churn --app <PortDashboard.dll> [--seconds 60] [--rate 20] [--max-stay-ms 2000] [--port 5282]
+//       Hub connections coming and going at a fixed rate: connections/s, thread pool, RSS, gauges back at base.
 
 var command = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? args[0] : "times";
 var rest = command == "times" && (args.Length == 0 || args[0].StartsWith("--", StringComparison.Ordinal)) ? args : args[1..];
@@ -45,7 +50,10 @@ try
         "netns" => NamespaceCost.Run(Arguments.Parse(rest)),
         "soak" => await Soak.RunAsync(Arguments.Parse(rest)),
         "fleet" => await FleetBench.RunAsync(Arguments.Parse(rest)),
-        _ => throw new ArgumentException($"unknown command '{command}': expected times, ticks, wire, server, latency, tcpinfo, netns, names, soak or fleet"),
+        "stalled" => await Stalled.RunAsync(Arguments.Parse(rest)),
+        "stall-clients" => await Stalled.HoldAsync(Arguments.Parse(rest)), // the stalled side, started by "stalled"
+        "churn" => await HubChurn.RunAsync(Arguments.Parse(rest)),
+        _ => throw new ArgumentException($"unknown command '{command}': expected times, ticks, wire, server, latency, tcpinfo, netns, names, soak, fleet, stalled or churn"),
     };
 }
 catch (ArgumentException e)

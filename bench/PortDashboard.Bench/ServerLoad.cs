@@ -18,13 +18,7 @@ internal static class ServerLoad
         var port = args.Int("port", 5199);
         var fullJson = args.Flag("full-json");
 
-        var environment = new List<KeyValuePair<string, string>>();
-        foreach (var setting in (args.String("env") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries))
-        {
-            var at = setting.IndexOf('=', StringComparison.Ordinal);
-            environment.Add(new(setting[..at], setting[(at + 1)..])); // e.g. DOTNET_gcServer=0 to compare
-        }
-
+        var environment = AppProcess.ParseEnvironment(args.String("env")); // e.g. DOTNET_gcServer=0 to compare
         await using var server = AppProcess.Start(app, port, TimeSpan.FromSeconds(1), environment);
         var clients = new List<HubClient>();
         try

@@ -79,6 +79,7 @@ internal static class Soak
 
             Console.Error.WriteLine($"soak: {hubClients} hub clients and {pages} pages open on {socketsAtStart} sockets; {warmup.TotalSeconds:F0} s warm-up, then {duration.TotalMinutes:F1} min");
             var clock = Stopwatch.StartNew();
+            var runStart = DateTimeOffset.UtcNow;
             var ticks = new Dictionary<string, double>(StringComparer.Ordinal); // takenAt → duration (ms), after the warm-up
             var rss = new List<(double Seconds, long Kb)>();
             var apiFailures = 0;
@@ -91,7 +92,7 @@ internal static class Soak
                 await Task.Delay(TimeSpan.FromMilliseconds(400));
                 if (metricsAtStart is null && clock.Elapsed >= warmup)
                 {
-                    metricsAtStart = await ScrapeAsync(http);
+                    metricsAtStart = await ServerMetrics.ScrapeAsync(http);
                     rssAtStart = ServerLoad.StatusKb(server.Id, "VmRSS:");
                     cpuAtStart = ServerLoad.CpuSeconds(server.Id);
                     ticks.Clear();
@@ -114,7 +115,7 @@ internal static class Soak
             var measured = clock.Elapsed - warmup;
             var cpu = (ServerLoad.CpuSeconds(server.Id) - cpuAtStart) / measured.TotalSeconds;
             var rssAtEnd = ServerLoad.StatusKb(server.Id, "VmRSS:");
-            var metricsAtEnd = await ScrapeAsync(http);
+            var metricsAtEnd = await ServerMetrics.ScrapeAsync(http);
             metricsAtStart ??= metricsAtEnd;
             var pagesAlive = 0;
             foreach (var page in openPages)
@@ -124,7 +125,7 @@ internal static class Soak
 
             var socketsAtEnd = Timings.SocketCount();
             var durations = ticks.Values.Order().ToList();
-            double Percentile(double p) => durations.Count == 0 ? double.NaN : durations[Math.Clamp((int)Math.Ceiling(p * durations.Count) - 1, 0, durations.Count - 1)];
+            double Percentile(double p) => ServerMetrics.Percentile(durations, p);
             var (median, p99) = (Percentile(0.5), Percentile(0.99));
             double Delta(string name) => metricsAtEnd.GetValueOrDefault(name) - metricsAtStart.GetValueOrDefault(name);
             var gcPause = Delta("dotnet_gc_pause_time_seconds_total");
@@ -162,9 +163,12 @@ internal static class Soak
             Row("history rows at the end / bound (MaxRows)", $"{historyRows:N0} / {maxRows:N0}", $"≤ bound ({(historyRows <= maxRows ? "met" : "missed")})");
             Row("sockets recorded in the history during the window", $"{Delta("portdashboard_history_sockets_recorded_total"):N0}", "");
             Row("/api/snapshot polls that failed", $"{apiFailures}", "");
+            // Why a client closed (the one of the first full run said nothing): when, what the server sent, and what that means.
             foreach (var client in clients.Where(c => !c.Open))
             {
-                Console.WriteLine($"closed before the end: {client.Name}: {client.ClosedBecause ?? "no reason received"}");
+                var at = client.ClosedAt is { } closedAt ? (closedAt - runStart).TotalSeconds : double.NaN;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"closed before the end: {client.Name}, {at:F0} s into the run ({(at < warmup.TotalSeconds ? "warm-up" : "measured window")}), after {client.DeltasReceived:N0} deltas: {client.ClosedBecause ?? "no reason received"} → {client.CloseKind ?? "unknown"}"));
             }
 
             return gaps == 0 && healthy.Count == clients.Count && pagesAlive == openPages.Count ? 0 : 1;
@@ -193,28 +197,4 @@ internal static class Soak
     }
 
     private static void Row(string figure, string value, string target) => Console.WriteLine($"| {figure} | {value} | {target} |");
-
-    /// <summary>/metrics in Prometheus text: each metric's value, summed over its labels.</summary>
-    private static async Task<Dictionary<string, double>> ScrapeAsync(HttpClient http)
-    {
-        var values = new Dictionary<string, double>(StringComparer.Ordinal);
-        foreach (var line in (await http.GetStringAsync(new Uri("/metrics", UriKind.Relative))).Split('\n'))
-        {
-            if (line.Length == 0 || line[0] == '#')
-            {
-                continue;
-            }
-
-            var nameEnd = line.IndexOfAny(['{', ' ']);
-            var valueStart = line.LastIndexOf('}') is var brace and >= 0 ? brace + 1 : nameEnd;
-            var parts = line[valueStart..].Trim().Split(' ');
-            if (nameEnd > 0 && double.TryParse(parts[0], NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
-            {
-                var name = line[..nameEnd];
-                values[name] = values.GetValueOrDefault(name) + value;
-            }
-        }
-
-        return values;
-    }
 }

@@ -19,9 +19,16 @@ public sealed class HubSubscriptions(
     ILogger<HubSubscriptions> logger) : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, Subscription> _byConnection = new();
+    private int _sending;
 
     /// <summary>Connections with a running subscription.</summary>
     public int Count => _byConnection.Count;
+
+    /// <summary>
+    /// Subscriptions whose last message the connection has not taken yet: a send waits while the client's transport
+    /// buffer is full (a client that stopped reading holds one here, at most, until it reads or is disconnected).
+    /// </summary>
+    public int SendsWaiting => Volatile.Read(ref _sending);
 
     public async Task StartAsync(string connectionId, Filter filter)
     {
@@ -72,7 +79,7 @@ public sealed class HubSubscriptions(
 
                     var message = mapper.Snapshot(batch.Latest, batch.Sequence, subscription.Filter);
                     subscription.Counters.Restart(batch.Latest);
-                    await client.SendAsync(SocketsHub.SnapshotMethod, message, cancellationToken);
+                    await SendAsync(client, SocketsHub.SnapshotMethod, message, cancellationToken);
                 }
                 else
                 {
@@ -80,7 +87,7 @@ public sealed class HubSubscriptions(
                     {
                         Counters = subscription.Counters.Next(batch.Latest, subscription.Filter, mapper),
                     };
-                    await client.SendAsync(SocketsHub.DeltaMethod, message, cancellationToken);
+                    await SendAsync(client, SocketsHub.DeltaMethod, message, cancellationToken);
                 }
             }
         }
@@ -95,6 +102,19 @@ public sealed class HubSubscriptions(
             {
                 subscription.Dispose();
             }
+        }
+    }
+
+    private async Task SendAsync(ISingleClientProxy client, string method, object message, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _sending);
+        try
+        {
+            await client.SendAsync(method, message, cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _sending);
         }
     }
 

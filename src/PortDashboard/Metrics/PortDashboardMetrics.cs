@@ -3,6 +3,7 @@ using System.Diagnostics.Metrics;
 using PortDashboard.Core.Ports;
 using PortDashboard.Core.Pressure;
 using PortDashboard.Core.Sockets;
+using PortDashboard.Hubs;
 using PortDashboard.Monitoring;
 using PortDashboard.Security;
 
@@ -19,6 +20,9 @@ namespace PortDashboard.Metrics;
 /// <item><c>portdashboard_snapshot_duration_seconds</c> (histogram), <c>portdashboard_snapshot_age_seconds</c>, <c>portdashboard_snapshot_read_failures_total</c>.</item>
 /// <item><c>portdashboard_sockets_opened_total{protocol}</c>, <c>portdashboard_sockets_closed_total{protocol}</c>: sockets that appeared or went between two snapshots.</item>
 /// <item><c>portdashboard_subscribers</c>, <c>portdashboard_subscribers_resynced_total</c>, <c>portdashboard_hub_connections</c>.</item>
+/// <item><c>portdashboard_subscribers_backlog</c>, <c>portdashboard_subscribers_backlog_longest</c>: published snapshots
+/// queued for the subscribers (summed, and the longest queue: at most <c>SubscriberBacklog</c>);
+/// <c>portdashboard_hub_sends_waiting</c>: hub subscriptions whose client has not taken their last message yet.</item>
 /// <item><c>portdashboard_attribution_partial</c> (1 when some processes could not be read), <c>portdashboard_attribution_processes_skipped</c>.</item>
 /// <item><c>portdashboard_process_tcp_throughput_bytes_per_second{process,direction}</c>: bytes/s received and sent by the
 /// busiest <see cref="TopProcesses"/> process names, summed over their TCP connections (tcp_info counters). Bounded:
@@ -50,6 +54,7 @@ public sealed class PortDashboardMetrics : IHostedService, IDisposable
     private readonly Meter _meter;
     private readonly SnapshotFeed _feed;
     private readonly HubConnectionLimit _hubConnections;
+    private readonly HubSubscriptions _hubSubscriptions;
     private readonly TimeProvider _time;
     private readonly Histogram<double> _duration;
     private readonly Counter<long> _opened;
@@ -59,11 +64,12 @@ public sealed class PortDashboardMetrics : IHostedService, IDisposable
     private long _lastSequence;
     private int _lastFailures;
 
-    public PortDashboardMetrics(IMeterFactory meters, SnapshotFeed feed, HubConnectionLimit hubConnections, TimeProvider time)
+    public PortDashboardMetrics(IMeterFactory meters, SnapshotFeed feed, HubConnectionLimit hubConnections, HubSubscriptions hubSubscriptions, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(meters);
         _feed = feed;
         _hubConnections = hubConnections;
+        _hubSubscriptions = hubSubscriptions;
         _time = time;
         _meter = meters.Create(MeterName);
 
@@ -73,7 +79,10 @@ public sealed class PortDashboardMetrics : IHostedService, IDisposable
         _meter.CreateObservableGauge("portdashboard.snapshot.age", ObserveAge, "s", "Age of the snapshot being served; grows while reads fail");
         _meter.CreateObservableGauge("portdashboard.subscribers", () => _feed.SubscriberCount, "{subscriber}", "Live subscriptions to the feed: pages and hub clients");
         _meter.CreateObservableCounter("portdashboard.subscribers.resynced", () => _feed.ResyncCount, "{resync}", "Subscribers that fell behind and were sent a fresh snapshot");
+        _meter.CreateObservableGauge("portdashboard.subscribers.backlog", () => _feed.Backlog.Total, "{snapshot}", "Published snapshots queued for the subscribers, summed (each queue holds at most PortDashboard:SubscriberBacklog)");
+        _meter.CreateObservableGauge("portdashboard.subscribers.backlog.longest", () => _feed.Backlog.Longest, "{snapshot}", "The longest subscriber queue of published snapshots");
         _meter.CreateObservableGauge("portdashboard.hub.connections", () => _hubConnections.Open, "{connection}", "Open connections to the hub /hubs/sockets");
+        _meter.CreateObservableGauge("portdashboard.hub.sends.waiting", () => _hubSubscriptions.SendsWaiting, "{subscription}", "Hub subscriptions whose client has not taken their last message yet (its transport buffer is full)");
         _meter.CreateObservableGauge("portdashboard.attribution.partial", () => Current()?.Partial ?? 0, "", "1 when some processes could not be read, so some sockets show no owner");
         _meter.CreateObservableGauge("portdashboard.attribution.processes_skipped", () => Current()?.ProcessesSkipped ?? 0, "{process}", "Processes whose descriptors could not be read in the latest snapshot");
         _meter.CreateObservableGauge("portdashboard.process.tcp_throughput", ObserveThroughput, "By/s", $"Bytes/s received and sent by the {TopProcesses} busiest process names over their TCP connections");

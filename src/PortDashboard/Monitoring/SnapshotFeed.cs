@@ -65,6 +65,26 @@ public sealed class SnapshotFeed : ISnapshotFeed
     /// <summary>Subscriptions currently open.</summary>
     public int SubscriberCount => Volatile.Read(ref _subscribers).Count;
 
+    /// <summary>
+    /// Published snapshots waiting in the subscribers' channels: summed over them, and the longest. Each channel holds
+    /// at most <c>PortDashboard:SubscriberBacklog</c>, so a stalled subscriber's share stops there.
+    /// </summary>
+    public (int Total, int Longest) Backlog
+    {
+        get
+        {
+            var (total, longest) = (0, 0);
+            foreach (var subscriber in Volatile.Read(ref _subscribers))
+            {
+                var queued = subscriber.Queued;
+                total += queued;
+                longest = Math.Max(longest, queued);
+            }
+
+            return (total, longest);
+        }
+    }
+
     /// <summary>How many times a subscriber fell behind and was resynced, since start.</summary>
     public long ResyncCount => Interlocked.Read(ref _resyncs);
 
@@ -256,6 +276,8 @@ public sealed class SnapshotFeed : ISnapshotFeed
         public long Id { get; } = id;
 
         public bool TryWrite(Published item) => _channel.Writer.TryWrite(item);
+
+        public int Queued => _channel.Reader.Count;
 
         public bool TryRead(out Published item) => _channel.Reader.TryRead(out item!);
 

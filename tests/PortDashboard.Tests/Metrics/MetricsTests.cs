@@ -160,6 +160,12 @@ public sealed class MetricsTests : IAsyncLifetime
         Assert.Equal(1, metrics.Value("portdashboard_hub_connections"));
         Assert.Equal("counter", metrics.Types["portdashboard_subscribers_resynced_total"]);
         Assert.Equal(_app.Feed.ResyncCount, metrics.Value("portdashboard_subscribers_resynced_total"));
+
+        // A client that keeps up leaves nothing queued (no poll has happened since it subscribed).
+        Assert.Equal("gauge", metrics.Types["portdashboard_subscribers_backlog"]);
+        Assert.Equal(0, metrics.Value("portdashboard_subscribers_backlog"));
+        Assert.Equal(0, metrics.Value("portdashboard_subscribers_backlog_longest"));
+        Assert.Equal(0, metrics.Value("portdashboard_hub_sends_waiting"));
     }
 
     [Fact]

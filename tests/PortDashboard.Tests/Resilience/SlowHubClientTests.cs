@@ -96,6 +96,11 @@ public sealed class SlowHubClientTests
         }
 
         Assert.Empty(fastGaps);
+
+        // Bounded while it stalls: its queue stops at the backlog, and its subscription waits on one send.
+        Assert.InRange(app.Feed.Backlog.Longest, 1, Backlog);
+        var subscriptions = app.Factory.Services.GetRequiredService<HubSubscriptions>();
+        await Eventually.WaitUntil(() => subscriptions.SendsWaiting >= 1, "the stalled client's subscription to wait on its send");
         var fellBehind = Assert.Single(log.Where("Subscriber {SubscriberId} fell {Backlog} deltas behind"));
         Assert.Equal(LogEventLevel.Warning, fellBehind.Level);
         Assert.Equal(Backlog, CapturedLog.Scalar(fellBehind, "Backlog"));
