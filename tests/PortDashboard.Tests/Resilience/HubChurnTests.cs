@@ -16,6 +16,7 @@ namespace PortDashboard.Tests.Resilience;
 /// must get its delta; /healthz must answer. At the end the subscriber and hub-connection gauges in /metrics are back
 /// at their base. The full minute is a bench run (<c>PortDashboard.Bench churn</c>, docs/benchmarks.md).
 /// </summary>
+[Collection(nameof(MetricsCollection))]
 public sealed class HubChurnTests
 {
     private const int Waves = 10;
@@ -26,47 +27,25 @@ public sealed class HubChurnTests
 
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
-    /// <summary>
-    /// The two gauges from one scrape of /metrics, or null when that scrape did not carry them: in a CI run
-    /// OpenTelemetry's exporter once answered a scrape after this churn without them (when its collect fails it
-    /// serves an empty view). A Prometheus server takes the next scrape; so does this wait, and the test's output says
-    /// how many scrapes came back without the gauges. Gauges that appear twice still fail at once.
-    /// </summary>
-    private static async Task<(double Subscribers, double HubConnections)?> GaugesAsync(FakeClockApp app, List<string>? incomplete = null)
+    /// <summary>The two gauges from one scrape of /metrics (exactly one sample each: see <see cref="MetricsCollection"/>).</summary>
+    private static async Task<(double Subscribers, double HubConnections)> GaugesAsync(FakeClockApp app)
     {
-        var text = await app.Client.GetStringAsync(new Uri("/metrics", UriKind.Relative), Cancellation);
-        var metrics = PrometheusText.Parse(text);
-        var subscribers = metrics.Find("portdashboard_subscribers").ToList();
-        var connections = metrics.Find("portdashboard_hub_connections").ToList();
-        if (subscribers.Count == 1 && connections.Count == 1)
-        {
-            return (subscribers[0].Value, connections[0].Value);
-        }
-
-        Assert.True(subscribers.Count <= 1 && connections.Count <= 1, $"the gauges appear more than once in one scrape:\n{text}");
-        incomplete?.Add($"{text.Length} characters, {metrics.Samples.Count} samples");
-        return null;
-    }
-
-    private static async Task<(double Subscribers, double HubConnections)> FirstGaugesAsync(FakeClockApp app, List<string> incomplete)
-    {
-        (double, double)? gauges = null;
-        await Eventually.WaitUntil(async () => (gauges = await GaugesAsync(app, incomplete)) is not null, "a scrape with the gauges", Deadline);
-        return gauges!.Value;
+        var metrics = PrometheusText.Parse(await app.Client.GetStringAsync(new Uri("/metrics", UriKind.Relative), Cancellation));
+        return (metrics.Value("portdashboard_subscribers"), metrics.Value("portdashboard_hub_connections"));
     }
 
     /// <summary>Waits until a scrape shows <paramref name="expected"/>; a timeout says what the last scrape showed.</summary>
-    private static async Task GaugesReachAsync(FakeClockApp app, (double Subscribers, double HubConnections) expected, string what, List<string> incomplete)
+    private static async Task GaugesReachAsync(FakeClockApp app, (double Subscribers, double HubConnections) expected, string what)
     {
         (double Subscribers, double HubConnections)? last = null;
         try
         {
-            await Eventually.WaitUntil(async () => (last = await GaugesAsync(app, incomplete) ?? last) == expected, what, Deadline);
+            await Eventually.WaitUntil(async () => (last = await GaugesAsync(app)) == expected, what, Deadline);
         }
         catch (TimeoutException e)
         {
             throw new TimeoutException(
-                $"{e.Message} Expected {expected}, the last scrape with the gauges showed {last?.ToString() ?? "none"}; the feed counts {app.Feed.SubscriberCount} subscribers; {incomplete.Count} scrapes without the gauges.", e);
+                $"{e.Message} Expected {expected}, the last scrape with the gauges showed {last?.ToString() ?? "none"}; the feed counts {app.Feed.SubscriberCount} subscribers.", e);
         }
     }
 
@@ -93,8 +72,7 @@ public sealed class HubChurnTests
             },
             services => services.AddSingleton<ISocketTableReader>(reader));
         var hubUrl = new Uri(app.BaseAddress, SocketsHub.Path);
-        var incompleteScrapes = new List<string>();
-        var (baseSubscribers, baseConnections) = await FirstGaugesAsync(app, incompleteScrapes);
+        var (baseSubscribers, baseConnections) = await GaugesAsync(app);
 
         await using var staying = new HubConnectionBuilder().WithUrl(hubUrl).Build();
         var sequenceWatch = new DeltaSequence(staying);
@@ -146,15 +124,11 @@ public sealed class HubChurnTests
         }
 
         Assert.Equal(Waves * PerWave, left);
-        await GaugesReachAsync(app, (baseSubscribers + 1, baseConnections + 1), "the gauges back at their base plus the staying client", incompleteScrapes);
+        await GaugesReachAsync(app, (baseSubscribers + 1, baseConnections + 1), "the gauges back at their base plus the staying client");
         Assert.Empty(gaps);
         Assert.Equal(HubConnectionState.Connected, staying.State);
 
         await staying.StopAsync(Cancellation);
-        await GaugesReachAsync(app, (baseSubscribers, baseConnections), "the gauges back at their base", incompleteScrapes);
-        if (incompleteScrapes.Count > 0)
-        {
-            TestContext.Current.TestOutputHelper?.WriteLine($"{incompleteScrapes.Count} scrapes without the gauges: {string.Join("; ", incompleteScrapes)}");
-        }
+        await GaugesReachAsync(app, (baseSubscribers, baseConnections), "the gauges back at their base");
     }
 }
