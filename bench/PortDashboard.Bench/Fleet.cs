@@ -583,20 +583,9 @@ internal sealed class FleetRun(FleetBenchOptions options) : IAsyncDisposable
         return output;
     }
 
-    internal static async Task<(int Code, string Output)> RunAsync(string file, params string[] args)
-    {
-        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"{file} did not start");
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, await output + await error);
-    }
+    /// <summary>The tests' own runner of <c>ip</c> and friends (tests/Shared/NetworkNamespace.cs, linked into the bench).</summary>
+    internal static Task<(int Code, string Output)> RunAsync(string file, params string[] args) =>
+        PortDashboard.Testing.NetworkNamespace.RunAsync(file, args);
 
     private static async Task CheckedAsync(string file, params string[] args)
     {
