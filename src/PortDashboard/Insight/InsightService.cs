@@ -83,7 +83,7 @@ public sealed class InsightService : BackgroundService
 
         // Sockets open across a restart keep the first-seen time the previous run gave them, not this run's start.
         _feed.Ages?.Restore(resume?.OpenRows.Select(row => KeyValuePair.Create(row.Key, row.BornAt)) ?? []);
-        _recorder = resume is null ? null : new HistoryRecorder(_writer, resume);
+        _recorder = resume is null ? null : new HistoryRecorder(_writer, resume, _feed.Ages);
 
         try
         {

@@ -88,10 +88,10 @@ public sealed class SnapshotFeed : ISnapshotFeed
     /// <summary>How many times a subscriber fell behind and was resynced, since start.</summary>
     public long ResyncCount => Interlocked.Read(ref _resyncs);
 
-    /// <summary>Called once by the snapshot service when it starts polling.</summary>
     /// <summary>When the service first saw each open socket (recorded as snapshots are published).</summary>
     public SocketAges Ages { get; } = new();
 
+    /// <summary>Called once by the snapshot service when it starts polling.</summary>
     public void MarkStarted(DateTimeOffset at) => Interlocked.Exchange(ref _startedAtUtcTicks, at.UtcTicks);
 
     /// <summary>

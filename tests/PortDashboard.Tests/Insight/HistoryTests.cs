@@ -48,7 +48,7 @@ public sealed class HistoryTests : IAsyncLifetime
     }
 
     /// <summary>Opens the file (as a run of the app does) and starts a writer and a recorder on it.</summary>
-    private async Task<HistoryResume> StartAsync(HistoryOptions options)
+    private async Task<HistoryResume> StartAsync(HistoryOptions options, SocketAges? ages = null)
     {
         _store = new HistoryStore(_path);
         var resume = _store.Initialize();
@@ -56,7 +56,7 @@ public sealed class HistoryTests : IAsyncLifetime
         _writers.Add(_writer);
         _writer.Attach(_store);
         await _writer.StartAsync(Ct);
-        _recorder = new HistoryRecorder(_writer, resume);
+        _recorder = new HistoryRecorder(_writer, resume, ages);
         return resume;
     }
 
@@ -184,6 +184,41 @@ public sealed class HistoryTests : IAsyncLifetime
         Assert.Equal(OwnerSource.Listener, row.OwnerSource);
         Assert.Equal("api", Assert.Single(row.Socket.Owners).Name);
         Assert.False(row.IsAliveAt(T0.AddMilliseconds(400)), "a short-lived socket is never in the table at a moment");
+    }
+
+    [Fact]
+    public async Task A_birth_is_the_feeds_first_seen_time_when_the_recorder_starts_late_or_finds_a_socket_in_a_resync()
+    {
+        // The feed (its SocketAges) starts watching at T0; the recorder gets its first snapshot two polls later,
+        // and finds one more socket only in a resync. Each birth is the feed's first-seen time, so the live age and
+        // the history's (and, after a restart, the restored age) are one time.
+        var ages = new SocketAges();
+        await StopAsync();
+        await StartAsync(new HistoryOptions(), ages);
+        var listener = Listener("0.0.0.0:8080", Api);
+        var early = Tcp("10.0.0.1:40001", "10.0.0.5:5432", SocketState.Established, Api);
+        var late = Tcp("10.0.0.1:40002", "10.0.0.5:5432", SocketState.Established, Worker);
+        var atStart = Snapshot(T0, [listener]);
+        ages.Record(atStart, Delta.Between(PortDashboard.Core.Sockets.Snapshot.Empty, atStart));
+        var second = Snapshot(T0.AddSeconds(1), [listener, early]);
+        ages.Record(second, Delta.Between(atStart, second));
+        var third = Snapshot(T0.AddSeconds(2), [listener, early, late]);
+        ages.Record(third, Delta.Between(second, third));
+
+        var recorderFirst = Snapshot(T0.AddSeconds(1), [listener, early]);
+        await _recorder.ApplyAsync(recorderFirst, [], resync: false, [], Ct);
+        await _recorder.ApplyAsync(third, [], resync: true, [], Ct);
+        var unknown = Tcp("10.0.0.1:40003", "10.0.0.5:5432", SocketState.Established, Worker); // not in the feed's ages
+        await _recorder.ApplyAsync(Snapshot(T0.AddSeconds(3), [listener, early, late, unknown]), [], resync: true, [], Ct);
+        await _writer.FlushAsync(Ct);
+
+        var rows = (await _store.AliveAtAsync(T0.AddSeconds(3), Filter.Empty, null, null, 100, Ct)).Rows;
+        Assert.Equal((HistoryKind.OpenAtStart, T0), Birth(8080));
+        Assert.Equal((HistoryKind.Opened, T0.AddSeconds(1)), Birth(40001)); // seen opening by the feed, not open at start
+        Assert.Equal((HistoryKind.Opened, T0.AddSeconds(2)), Birth(40002));
+        Assert.Equal((HistoryKind.Opened, T0.AddSeconds(3)), Birth(40003)); // no first-seen time known: the snapshot's
+
+        (HistoryKind, DateTimeOffset) Birth(int port) => rows.Single(r => r.Socket.Local.Port == port) is var row ? (row.Kind, row.BornAt) : default;
     }
 
     [Fact]

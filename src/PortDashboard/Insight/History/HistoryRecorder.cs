@@ -10,7 +10,12 @@ namespace PortDashboard.Insight.History;
 /// At the first snapshot it carries on from what the previous run left: a socket still open keeps its row (and its
 /// birth); one that went while nobody watched dies at the previous run's last poll. Used by the insight loop only.
 /// </summary>
-internal sealed class HistoryRecorder(HistoryWriter writer, HistoryResume resume)
+/// <param name="ages">
+/// The feed's first-seen times. A birth is stamped with the socket's first-seen time from there, not with the
+/// snapshot the recorder happened to get it in (the insight loop starts a poll or more after the feed, and a resync
+/// finds sockets late), so the live age and the history's birth are one time, before and after a restart.
+/// </param>
+internal sealed class HistoryRecorder(HistoryWriter writer, HistoryResume resume, SocketAges? ages = null)
 {
     private readonly AliveSockets _alive = new();
     private long _nextId = resume.NextId;
@@ -113,6 +118,13 @@ internal sealed class HistoryRecorder(HistoryWriter writer, HistoryResume resume
 
     private ValueTask BornAsync(Socket socket, HistoryKind kind, DateTimeOffset at, CancellationToken cancellationToken)
     {
+        if (ages is not null && ages.TryGet(socket.Key, out var age) && age.FirstSeen <= at)
+        {
+            // The feed knows whether it saw the socket open or found it open when it started watching.
+            at = age.FirstSeen;
+            kind = age.SeenAtStart ? HistoryKind.OpenAtStart : HistoryKind.Opened;
+        }
+
         if (!_alive.TryAdd(socket.Key, new Alive(_nextId, socket, OwnerKnown: !socket.Owners.IsEmpty)))
         {
             return ValueTask.CompletedTask; // already alive (two sockets with one key in a snapshot: the kernel's, not ours)
